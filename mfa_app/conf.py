@@ -1,0 +1,43 @@
+"""Every ``MFA_*`` setting with its default, read at call time."""
+
+from typing import Any
+
+from django.conf import settings
+
+DEFAULTS: dict[str, Any] = {
+    # Seconds a pending login has to pass its challenge before it is dropped.
+    "CHALLENGE_TIMEOUT": 600,
+    # Wrong codes allowed on one challenge before the pending login is dropped.
+    "MAX_ATTEMPTS": 5,
+    # Seconds after a login or re-authentication during which sensitive changes are allowed.
+    "REAUTHENTICATION_TIMEOUT": 300,
+    "TOTP_DIGITS": 6,
+    "TOTP_PERIOD": 30,
+    # Steps of clock drift accepted either side of the current one.
+    "TOTP_TOLERANCE": 1,
+    # Swappable tenant model and the callable (dotted path) mapping a user to a tenant.
+    "TENANT_MODEL": "mfa_app.Tenant",
+    "TENANT_RESOLVER": None,
+    # Authentication backends whose users are never challenged (SSO, social login).
+    "EXEMPT_BACKENDS": [],
+    # URL names (``"namespace:name"`` or ``"name"``) a pending login may still open.
+    "PENDING_ALLOWED_URL_NAMES": [],
+    # Where a dropped pending login is sent; ``None`` means ``settings.LOGIN_URL``.
+    "LOGIN_URL": None,
+}
+
+
+class AppSettings:
+    """Read ``settings.MFA_<NAME>`` or the default, each time it is asked for."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in DEFAULTS:
+            raise AttributeError(name)
+        return getattr(settings, f"MFA_{name}", DEFAULTS[name])
+
+    @property
+    def login_url(self) -> str:
+        return self.LOGIN_URL or settings.LOGIN_URL
+
+
+app_settings = AppSettings()

@@ -1,0 +1,66 @@
+"""One exception family; each error has a stable code and one user-facing message."""
+
+from django.utils.translation import gettext_lazy as _
+
+MESSAGES = {
+    "invalid_code": _("That code is not valid. Check it and try again."),
+    "challenge_expired": _("This sign-in took too long. Please sign in again."),
+    "challenge_already_verified": _("This sign-in was already completed."),
+    "locked_out": _("Too many wrong codes. Please sign in again."),
+    "factor_not_found": _("That factor does not exist."),
+    "factor_not_allowed": _("That factor is not allowed by your organisation's policy."),
+    "last_factor_required": _(
+        "Your organisation requires multi-factor authentication: add another factor "
+        "before removing your last one."
+    ),
+    "recovery_codes_disabled": _("Recovery codes are turned off for your account."),
+    "reauthentication_required": _("Please confirm it is you before making this change."),
+}
+
+
+class MFAError(Exception):
+    code = "mfa_error"
+    status = 400
+
+    def __init__(self, message: str | None = None, **extra: object) -> None:
+        self.message = message or str(MESSAGES.get(self.code, self.code))
+        self.extra = extra
+        super().__init__(self.message)
+
+
+class InvalidCode(MFAError):
+    code = "invalid_code"
+
+
+class ChallengeExpired(MFAError):
+    code = "challenge_expired"
+
+
+class ChallengeAlreadyVerified(MFAError):
+    code = "challenge_already_verified"
+    status = 409
+
+
+class LockedOut(MFAError):
+    code = "locked_out"
+    status = 429
+
+
+class FactorNotFound(MFAError):
+    code = "factor_not_found"
+    status = 404
+
+
+class FactorNotAllowed(MFAError):
+    code = "factor_not_allowed"
+    status = 403
+
+
+class LastFactorRequired(MFAError):
+    code = "last_factor_required"
+    status = 409
+
+
+class RecoveryCodesDisabled(MFAError):
+    code = "recovery_codes_disabled"
+    status = 403

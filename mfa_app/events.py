@@ -1,0 +1,57 @@
+"""The audit log: one function writes the row and sends the matching signal."""
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils import timezone
+
+from . import signals
+from .models import MFAEvent
+from .tenants import tenant_for
+
+Kind = MFAEvent.Kind
+
+SIGNALS = {
+    Kind.ENROLLED: signals.factor_enrolled,
+    Kind.CHALLENGED: signals.challenge_started,
+    Kind.VERIFIED: signals.challenge_passed,
+    Kind.FAILED: signals.challenge_failed,
+    Kind.LOCKED_OUT: signals.locked_out,
+    Kind.RECOVERY_CODE_USED: signals.recovery_code_used,
+    Kind.RECOVERY_CODES_GENERATED: signals.recovery_codes_generated,
+    Kind.FACTOR_REMOVED: signals.factor_removed,
+    Kind.RESET: signals.mfa_reset,
+}
+
+
+def client_ip(request: HttpRequest | None) -> str | None:
+    if request is None:
+        return None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def record(
+    kind: str,
+    user: Any,
+    request: HttpRequest | None = None,
+    *,
+    factor_type: str = "",
+    actor: Any = None,
+    **details: Any,
+) -> MFAEvent:
+    """Write an audit event for ``user`` and send its signal. Never pass secrets in ``details``."""
+    tenant = tenant_for(user)
+    event = MFAEvent.objects.create(
+        kind=kind,
+        user=user,
+        username=user.get_username(),
+        tenant=str(tenant) if tenant is not None else "",
+        factor_type=factor_type,
+        ip_address=client_ip(request),
+        user_agent=(request.headers.get("User-Agent", "")[:300] if request is not None else ""),
+        actor=actor.get_username() if actor is not None else "",
+        details=details,
+        created_at=timezone.now(),
+    )
+    SIGNALS[kind].send(sender=MFAEvent, event=event, user=user, request=request)
+    return event

@@ -1,0 +1,48 @@
+"""The Factor interface and the registry that knows each factor by type."""
+
+from typing import Any, ClassVar
+
+from django.db.models import QuerySet
+
+from ..models import FactorModel
+
+
+class Factor:
+    """What mfa_app needs from a factor: its records, and how to check a code.
+
+    ``verify`` must spend what it accepts atomically, so that two concurrent
+    requests presenting the same code cannot both succeed.
+    """
+
+    type: ClassVar[str]
+    label: ClassVar[str]
+    model: ClassVar[type[FactorModel]]
+    # Recovery codes are a fallback: they neither enable MFA nor count as a factor.
+    is_fallback: ClassVar[bool] = False
+
+    def devices(self, user: Any) -> QuerySet:
+        return self.model.objects.filter(user=user, confirmed=True)
+
+    def verify(self, user: Any, code: str) -> FactorModel | None:
+        raise NotImplementedError
+
+
+_REGISTRY: dict[str, Factor] = {}
+
+
+def register(factor_class: type[Factor]) -> type[Factor]:
+    _REGISTRY[factor_class.type] = factor_class()
+    return factor_class
+
+
+def get_factor(factor_type: str) -> Factor:
+    return _REGISTRY[factor_type]
+
+
+def registered_factors() -> list[Factor]:
+    return list(_REGISTRY.values())
+
+
+def normalize_code(code: str) -> str:
+    """Drop the spaces and dashes people type or paste between groups of characters."""
+    return "".join(ch for ch in str(code) if ch not in " -\t").strip()

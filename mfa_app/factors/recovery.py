@@ -1,0 +1,83 @@
+"""Recovery codes: single-use look-up secrets, stored only as keyed hashes."""
+
+import secrets
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext_lazy as _
+
+from ..models import RecoveryCode, RecoveryCodeSet
+from .base import Factor, normalize_code, register
+
+# 16 characters of Crockford-like base32 (no I, L, O, U): 80 bits per code.
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CODE_LENGTH = 16
+GROUP = 4
+
+
+def generate_code() -> str:
+    raw = "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+    return "-".join(raw[i : i + GROUP] for i in range(0, CODE_LENGTH, GROUP))
+
+
+def canonical(code: str) -> str:
+    code = normalize_code(code).upper()
+    return code.replace("O", "0").replace("I", "1").replace("L", "1")
+
+
+def digest(salt: str, code: str) -> str:
+    # Keyed with SECRET_KEY and salted per set: a database dump alone does not reveal the codes,
+    # and one attempt costs one hash, compared by the database's unique index.
+    return salted_hmac(
+        "mfa_app.recovery-code", salt + canonical(code), algorithm="sha256"
+    ).hexdigest()
+
+
+def looks_like_code(code: str) -> bool:
+    value = canonical(code)
+    return len(value) == CODE_LENGTH and all(ch in ALPHABET for ch in value)
+
+
+@register
+class Recovery(Factor):
+    type = "RECOVERY"
+    label = _("Recovery code")
+    model = RecoveryCodeSet
+    is_fallback = True
+
+    def verify(self, user: Any, code: str) -> RecoveryCodeSet | None:
+        if not looks_like_code(code):
+            return None
+        code_set = self.devices(user).first()
+        if code_set is None:
+            return None
+        now = timezone.now()
+        with transaction.atomic():
+            spent = RecoveryCode.objects.filter(
+                code_set=code_set, digest=digest(code_set.salt, code), used_at__isnull=True
+            ).update(used_at=now)
+            if spent != 1:
+                return None
+            RecoveryCodeSet.objects.filter(pk=code_set.pk).update(last_used_at=now)
+        return code_set
+
+    def replace_codes(self, user: Any, count: int) -> list[str]:
+        """Generate a new set of ``count`` codes, invalidating every earlier code."""
+        codes = [generate_code() for _ in range(count)]
+        salt = secrets.token_hex(16)
+        with transaction.atomic():
+            RecoveryCodeSet.objects.filter(user=user).delete()
+            code_set = RecoveryCodeSet.objects.create(
+                user=user, name=str(_("Recovery codes")), confirmed=True, salt=salt
+            )
+            RecoveryCode.objects.bulk_create(
+                RecoveryCode(code_set=code_set, digest=digest(salt, code)) for code in codes
+            )
+        return codes
+
+    def remaining(self, user: Any) -> int:
+        return RecoveryCode.objects.filter(
+            code_set__user=user, code_set__confirmed=True, used_at__isnull=True
+        ).count()

@@ -1,0 +1,154 @@
+"""The pending login: a session that passed the password but not yet MFA.
+
+Any ``login()`` sends ``user_logged_in``; the receiver here decides whether MFA
+is needed and, if so, demotes the fresh session at once: the auth keys move
+into a pending record and ``request.user`` becomes anonymous. Nothing
+downstream can mistake a pending login for a logged-in user, even without the
+middleware. Completing MFA calls ``login()`` again, which cycles the session key.
+"""
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from django.contrib import auth
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.signals import user_logged_in
+from django.core.exceptions import ValidationError
+from django.dispatch import receiver
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp import login as otp_login
+
+from . import services
+from .conf import app_settings
+
+PENDING_KEY = "_mfa_pending"
+# When the user last proved who they are (login, MFA or re-authentication).
+AUTH_AT_KEY = "_mfa_auth_at"
+VERIFIED_KEY = "_mfa_verified"
+CHALLENGE = services.CHALLENGE
+ENROLL = services.ENROLL
+_COMPLETING = "_mfa_completing"
+
+
+@dataclass(frozen=True)
+class PendingLogin:
+    user_pk: str
+    backend: str
+    started: float
+    reason: str
+    next_url: str = ""
+    challenge_id: str | None = None
+
+    @property
+    def expired(self) -> bool:
+        return _now() > self.started + app_settings.CHALLENGE_TIMEOUT
+
+    @property
+    def expires_at(self) -> float:
+        return self.started + app_settings.CHALLENGE_TIMEOUT
+
+
+def _now() -> float:
+    return timezone.now().timestamp()
+
+
+def safe_next(request: HttpRequest, url: str | None) -> str:
+    """Return ``url`` if it is a same-site URL this request may be sent to, else ``""``."""
+    if url and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return url
+    return ""
+
+
+def get_pending(request: HttpRequest) -> PendingLogin | None:
+    session = getattr(request, "session", None)
+    data = session.get(PENDING_KEY) if session is not None else None
+    if not isinstance(data, dict):
+        return None
+    try:
+        return PendingLogin(**data)
+    except TypeError:
+        return None
+
+
+def pending_user(request: HttpRequest) -> Any | None:
+    """The user of a live pending login, or ``None`` (no pending login, or it expired)."""
+    pending = get_pending(request)
+    if pending is None or pending.expired:
+        return None
+    if not hasattr(request, "_mfa_pending_user"):
+        user_model = auth.get_user_model()
+        try:
+            pk = user_model._meta.pk.to_python(pending.user_pk)
+            user = user_model._default_manager.get(pk=pk)
+        except (user_model.DoesNotExist, ValidationError):
+            user = None
+        request._mfa_pending_user = user if getattr(user, "is_active", False) else None
+    return request._mfa_pending_user
+
+
+def begin_pending(request: HttpRequest, user: Any, reason: str) -> PendingLogin:
+    session = request.session
+    backend = session.get(BACKEND_SESSION_KEY, "")
+    for key in (SESSION_KEY, BACKEND_SESSION_KEY, HASH_SESSION_KEY, DEVICE_ID_SESSION_KEY):
+        session.pop(key, None)
+    challenge = services.start_challenge(user, request) if reason == CHALLENGE else None
+    pending = PendingLogin(
+        user_pk=str(user.pk),
+        backend=backend,
+        started=_now(),
+        reason=reason,
+        next_url=safe_next(request, request.POST.get("next") or request.GET.get("next")),
+        challenge_id=str(challenge.pk) if challenge else None,
+    )
+    session[PENDING_KEY] = asdict(pending)
+    request.user = AnonymousUser()
+    return pending
+
+
+def complete(request: HttpRequest, user: Any, factor_type: str, device: Any = None) -> str:
+    """Log the pending user in for real and return the safe URL to continue to."""
+    pending = get_pending(request)
+    request.session.pop(PENDING_KEY, None)
+    setattr(request, _COMPLETING, True)
+    try:
+        auth.login(request, user, backend=pending.backend if pending else None)
+    finally:
+        delattr(request, _COMPLETING)
+    now = _now()
+    request.session[AUTH_AT_KEY] = now
+    request.session[VERIFIED_KEY] = {"at": now, "factor": factor_type}
+    if device is not None:
+        otp_login(request, device)
+    return safe_next(request, pending.next_url if pending else "")
+
+
+def drop(request: HttpRequest) -> None:
+    """Forget the pending login entirely, server side included."""
+    request.session.flush()
+    request.user = AnonymousUser()
+
+
+def mark_authenticated(request: HttpRequest) -> None:
+    request.session[AUTH_AT_KEY] = _now()
+
+
+def recently_authenticated(request: HttpRequest) -> bool:
+    at = request.session.get(AUTH_AT_KEY)
+    return isinstance(at, int | float) and _now() - at <= app_settings.REAUTHENTICATION_TIMEOUT
+
+
+@receiver(user_logged_in, dispatch_uid="mfa_app.gate_login")
+def gate_login(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+    if request is None or not hasattr(request, "session") or getattr(request, _COMPLETING, False):
+        return
+    reason = services.login_requirement(user, request.session.get(BACKEND_SESSION_KEY, ""))
+    if reason is None:
+        mark_authenticated(request)
+    else:
+        begin_pending(request, user, reason)

@@ -1,0 +1,18 @@
+"""Signals that report what happened; each is sent after the audit row is written.
+
+Every signal is sent with ``sender=MFAEvent`` and the keyword arguments
+``event`` (the :class:`~mfa_app.models.MFAEvent`), ``user`` and ``request``
+(``None`` outside a request).
+"""
+
+from django.dispatch import Signal
+
+factor_enrolled = Signal()
+challenge_started = Signal()
+challenge_passed = Signal()
+challenge_failed = Signal()
+locked_out = Signal()
+recovery_code_used = Signal()
+recovery_codes_generated = Signal()
+factor_removed = Signal()
+mfa_reset = Signal()

@@ -1,0 +1,29 @@
+"""The swappable tenant model and the user → tenant resolver."""
+
+from typing import Any
+
+from django.apps import apps
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
+
+from .conf import app_settings
+
+
+def get_tenant_model() -> type:
+    try:
+        return apps.get_model(app_settings.TENANT_MODEL, require_ready=False)
+    except (ValueError, LookupError) as exc:
+        raise ImproperlyConfigured(
+            f"MFA_TENANT_MODEL refers to {app_settings.TENANT_MODEL!r}, which is not an "
+            "installed model ('app_label.ModelName')."
+        ) from exc
+
+
+def tenant_for(user: Any) -> Any | None:
+    """Return the user's tenant according to ``MFA_TENANT_RESOLVER``, or ``None``."""
+    resolver = app_settings.TENANT_RESOLVER
+    if not resolver or user is None or not getattr(user, "pk", None):
+        return None
+    if isinstance(resolver, str):
+        resolver = import_string(resolver)
+    return resolver(user)

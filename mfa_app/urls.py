@@ -1,0 +1,29 @@
+from django.urls import path
+
+from .views import challenge, enroll, recovery, security
+
+app_name = "mfa_app"
+
+urlpatterns = [
+    path("challenge/", challenge.ChallengeView.as_view(), name="challenge"),
+    path("challenge/cancel/", challenge.CancelView.as_view(), name="cancel"),
+    path("enroll/", enroll.EnrollView.as_view(), name="enroll"),
+    path("enroll/totp/", enroll.TOTPEnrollView.as_view(), name="enroll_totp"),
+    path(
+        "recovery-codes/done/",
+        recovery.RecoveryCodesDoneView.as_view(),
+        name="recovery_codes_done",
+    ),
+    path(
+        "recovery-codes/regenerate/",
+        recovery.RegenerateRecoveryCodesView.as_view(),
+        name="regenerate_recovery_codes",
+    ),
+    path("security/", security.SecurityView.as_view(), name="security"),
+    path(
+        "factors/<str:factor_type>/<str:pk>/remove/",
+        security.RemoveFactorView.as_view(),
+        name="remove_factor",
+    ),
+    path("reauthenticate/", security.ReauthenticateView.as_view(), name="reauthenticate"),
+]

@@ -1,0 +1,108 @@
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render, resolve_url
+from django.urls import reverse
+from django.views import View
+
+from .. import errors, login_state, services
+from ..conf import app_settings
+from ..forms import CodeForm
+from ..models import FactorType
+from ..policy import policy_for
+from .mixins import redirect_to_reauth
+from .recovery import render_recovery_codes
+
+SECRET_SESSION_KEY = "_mfa_totp_secret"  # noqa: S105 (a session key name)
+ENROLL_URLS = {FactorType.TOTP: "mfa_app:enroll_totp"}
+
+
+class EnrollmentMixin:
+    """Open to a pending login that must enroll, and to signed-in users adding a factor."""
+
+    mfa_pending_allowed = True
+    factor_type: str | None = None
+    request: HttpRequest
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        pending = login_state.get_pending(request)
+        if request.user.is_authenticated:
+            self.user, self.pending = request.user, False
+        elif pending is not None and pending.reason == login_state.ENROLL:
+            self.user, self.pending = login_state.pending_user(request), True
+            if self.user is None:
+                login_state.drop(request)
+                return HttpResponseRedirect(resolve_url(app_settings.login_url))
+        else:
+            return HttpResponseRedirect(resolve_url(app_settings.login_url))
+        self.policy = policy_for(self.user)
+        if self.policy.disabled or (self.factor_type and not self.policy.allows(self.factor_type)):
+            raise Http404
+        # Adding a factor to a signed-in account needs a fresh proof of identity.
+        if not self.pending and not login_state.recently_authenticated(request):
+            return redirect_to_reauth(request)
+        return super().dispatch(request, *args, **kwargs)
+
+    def finish(self, factor_type: str, device: Any) -> HttpResponse:
+        """After a factor is saved: sign a pending login in, then show new recovery codes."""
+        codes = services.recovery_codes_after_enrollment(self.user, self.request)
+        if self.pending:
+            next_url = login_state.complete(self.request, self.user, factor_type, device)
+            next_url = next_url or resolve_url("/")
+        else:
+            next_url = reverse("mfa_app:security")
+        if codes:
+            return render_recovery_codes(self.request, codes, next_url)
+        return HttpResponseRedirect(next_url)
+
+
+class EnrollView(EnrollmentMixin, View):
+    template_name = "mfa_app/enroll.html"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        choices = [(t, reverse(url)) for t, url in ENROLL_URLS.items() if self.policy.allows(t)]
+        if len(choices) == 1:
+            return HttpResponseRedirect(choices[0][1])
+        labels = dict(FactorType.choices)
+        factors = [{"label": labels[t], "url": url} for t, url in choices]
+        return render(request, self.template_name, {"factors": factors, "pending": self.pending})
+
+
+class TOTPEnrollView(EnrollmentMixin, View):
+    template_name = "mfa_app/enroll_totp.html"
+    factor_type = FactorType.TOTP
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return self.render(CodeForm())
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = CodeForm(request.POST)
+        if form.is_valid():
+            try:
+                device = services.enroll_totp(
+                    self.user, self.secret(), form.cleaned_data["code"], request
+                )
+            except errors.MFAError as exc:
+                form.add_error("code", exc.message)
+            else:
+                request.session.pop(SECRET_SESSION_KEY, None)
+                return self.finish(FactorType.TOTP, device)
+        return self.render(form)
+
+    def secret(self) -> str:
+        """The secret offered to this user, kept server side until they confirm it."""
+        stored = self.request.session.get(SECRET_SESSION_KEY)
+        if isinstance(stored, dict) and stored.get("user") == str(self.user.pk):
+            return stored["secret"]
+        secret = services.new_totp_secret()
+        self.request.session[SECRET_SESSION_KEY] = {"user": str(self.user.pk), "secret": secret}
+        return secret
+
+    def render(self, form: CodeForm) -> HttpResponse:
+        setup = services.totp_setup(self.user, self.secret(), self.request)
+        context = {"form": form, "setup": setup, "pending": self.pending}
+        response = render(
+            self.request, self.template_name, context, status=400 if form.errors else 200
+        )
+        response["Cache-Control"] = "no-store"
+        return response

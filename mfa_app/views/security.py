@@ -1,0 +1,96 @@
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django.views import View
+
+from .. import errors, login_state, services
+from ..factors import get_factor
+from ..forms import ReauthenticateForm
+from .enroll import ENROLL_URLS
+from .mixins import MFAEnabledMixin, RecentAuthRequiredMixin
+
+
+class SecurityView(LoginRequiredMixin, MFAEnabledMixin, View):
+    """The user's own MFA page: factors, recovery codes, and what they can add."""
+
+    template_name = "mfa_app/security.html"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        policy = self.get_policy(request.user)
+        status = services.mfa_status(request.user)
+        factors = [
+            {
+                "device": device,
+                "type": services.factor_type_of(device),
+                "label": get_factor(services.factor_type_of(device)).label,
+                "allowed": policy.allows(services.factor_type_of(device)),
+            }
+            for device in status.factors
+        ]
+        can_add = [
+            {"label": get_factor(t).label, "url": reverse(url)}
+            for t, url in ENROLL_URLS.items()
+            if policy.allows(t)
+        ]
+        context = {"status": status, "policy": policy, "factors": factors, "can_add": can_add}
+        return render(request, self.template_name, context)
+
+
+class RemoveFactorView(RecentAuthRequiredMixin, View):
+    template_name = "mfa_app/remove_factor.html"
+
+    def get_device(self, factor_type: str, pk: str) -> Any:
+        try:
+            return services.get_user_factor(self.request.user, factor_type, pk)
+        except errors.FactorNotFound as exc:
+            raise Http404 from exc
+
+    def get(self, request: HttpRequest, factor_type: str, pk: str) -> HttpResponse:
+        device = self.get_device(factor_type, pk)
+        return render(request, self.template_name, {"device": device})
+
+    def post(self, request: HttpRequest, factor_type: str, pk: str) -> HttpResponse:
+        device = self.get_device(factor_type, pk)
+        try:
+            services.remove_factor(request.user, device, request)
+        except errors.LastFactorRequired as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("“%(name)s” was removed.") % {"name": device.name})
+        return HttpResponseRedirect(reverse("mfa_app:security"))
+
+
+class ReauthenticateView(LoginRequiredMixin, View):
+    """Confirm it is still the user before a sensitive change."""
+
+    template_name = "mfa_app/reauthenticate.html"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return self.render(ReauthenticateForm())
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = ReauthenticateForm(request.POST)
+        if form.is_valid():
+            if services.check_identity(
+                request.user,
+                password=form.cleaned_data["password"],
+                code=form.cleaned_data["code"],
+            ):
+                login_state.mark_authenticated(request)
+                next_url = login_state.safe_next(request, request.POST.get("next"))
+                return HttpResponseRedirect(next_url or reverse("mfa_app:security"))
+            form.add_error(None, _("That did not match. Try again."))
+        return self.render(form)
+
+    def render(self, form: ReauthenticateForm) -> HttpResponse:
+        next_url = login_state.safe_next(
+            self.request, self.request.POST.get("next") or self.request.GET.get("next")
+        )
+        has_factor = bool(services.active_factors(self.request.user))
+        context = {"form": form, "next": next_url, "has_factor": has_factor}
+        return render(self.request, self.template_name, context, status=400 if form.errors else 200)

@@ -1,0 +1,15 @@
+"""Test settings: the example site, plus a custom user model when MFA_TEST_CUSTOM_USER=1."""
+
+import os
+
+from example_project.settings import *  # noqa: F403
+from example_project.settings import INSTALLED_APPS
+
+# Tests hash many passwords; the hasher is not what they are about.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+CUSTOM_USER = os.environ.get("MFA_TEST_CUSTOM_USER") == "1"
+if CUSTOM_USER:
+    INSTALLED_APPS = [*INSTALLED_APPS, "tests.custom_user"]
+    AUTH_USER_MODEL = "custom_user.EmailUser"
