@@ -40,7 +40,7 @@ def matching_step(secret: str, code: str, at: float | None = None) -> int | None
     tolerance = app_settings.TOTP_TOLERANCE
     match = None
     # Check every step in the window (no early exit) so timing does not tell which matched.
-    for step in range(current - tolerance, current + tolerance + 1):
+    for step in range(max(0, current - tolerance), current + tolerance + 1):
         if secrets.compare_digest(totp.generate_otp(step), code):
             match = step
     return match

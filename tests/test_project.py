@@ -1,0 +1,48 @@
+"""Promises about the project itself: committed migrations, the QR code, the demo seed."""
+
+import io
+
+import pytest
+import qrcode
+from django.core.management import call_command
+
+from mfa_app.models import TOTPFactor
+from mfa_app.qr import qr_matrix, qr_svg
+
+
+@pytest.mark.django_db
+def test_every_model_change_has_a_committed_migration():
+    out = io.StringIO()
+    call_command("makemigrations", "--check", "--dry-run", stdout=out)
+    assert "No changes detected" in out.getvalue()
+
+
+def test_the_svg_qr_code_draws_exactly_the_modules_qrcode_computes():
+    uri = "otpauth://totp/Example:alice?secret=JBSWY3DPEHPK3PXP&issuer=Example"
+    svg = qr_svg(uri)
+    matrix = qr_matrix(uri)
+    reference = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4)
+    reference.add_data(uri)
+    reference.make(fit=True)
+    assert matrix == reference.get_matrix()
+    # Every dark module is covered by exactly one horizontal run in the path.
+    drawn = set()
+    for run in svg.split('d="')[1].split('"')[0].split("z")[:-1]:
+        x, rest = run[1:].split(" ")
+        y, width = rest.split("h")[0], rest.split("h")[1].split("v")[0]
+        drawn |= {(int(x) + i, int(y)) for i in range(int(width))}
+    dark = {(x, y) for y, row in enumerate(matrix) for x, on in enumerate(row) if on}
+    assert drawn == dark
+
+
+def test_svg_title_is_escaped():
+    assert "<script>" not in qr_svg("x", title="<script>")
+
+
+@pytest.mark.django_db
+def test_demo_seed_creates_the_advertised_users_and_can_run_twice():
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    call_command("seed_demo", stdout=io.StringIO())
+    assert "alice" in out.getvalue() and "admin" in out.getvalue()
+    assert TOTPFactor.objects.count() == 1

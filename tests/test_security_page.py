@@ -1,0 +1,130 @@
+"""The user's security page: list and remove factors, behind a recent authentication."""
+
+import time
+
+import pytest
+import time_machine
+from django.urls import reverse
+
+from mfa_app import services
+from mfa_app.models import MFAEvent, RecoveryCodeSet, Requirement, TOTPFactor
+
+from .conftest import password_login
+from .factories import PASSWORD, TOTPFactorFactory, code_for
+
+SECURITY = reverse("mfa_app:security")
+REAUTH = reverse("mfa_app:reauthenticate")
+
+
+@pytest.fixture
+def device(db):
+    device = TOTPFactorFactory(name="Work phone")
+    services.recovery_codes_after_enrollment(device.user)
+    return device
+
+
+@pytest.fixture
+def signed_in(client, device):
+    password_login(client, device.user)
+    client.post(reverse("mfa_app:challenge"), {"code": code_for(device)})
+    return client
+
+
+def remove_url(device) -> str:
+    return reverse("mfa_app:remove_factor", args=["TOTP", device.pk])
+
+
+def test_the_page_lists_factors_with_type_name_dates_and_codes_left(signed_in, device):
+    html = signed_in.get(SECURITY).content.decode()
+    assert "Authenticator app" in html and "Work phone" in html
+    assert "primary" in html
+    assert "10 unused codes left" in html
+    assert device.key not in html
+
+
+def test_anonymous_visitors_are_sent_to_log_in(client, db):
+    assert client.get(SECURITY)["Location"].startswith(reverse("login"))
+
+
+def test_there_is_no_security_page_when_mfa_is_disabled(client, user, app_policy):
+    app_policy.requirement = Requirement.DISABLED
+    app_policy.save()
+    client.force_login(user)
+    assert client.get(SECURITY).status_code == 404
+    assert client.get(reverse("mfa_app:enroll_totp")).status_code == 404
+
+
+def test_removing_a_factor_right_after_signing_in(signed_in, device):
+    assert signed_in.get(remove_url(device)).status_code == 200
+    response = signed_in.post(remove_url(device))
+    assert response["Location"] == SECURITY
+    assert not TOTPFactor.objects.filter(pk=device.pk).exists()
+    # With the last factor gone, MFA is off and the recovery codes go too.
+    assert not RecoveryCodeSet.objects.filter(user=device.user).exists()
+    assert MFAEvent.objects.filter(user=device.user, kind="factor_removed").exists()
+
+
+def test_removing_a_factor_later_asks_for_the_password_first(client, device):
+    with time_machine.travel(time.time(), tick=False) as clock:
+        password_login(client, device.user)
+        client.post(reverse("mfa_app:challenge"), {"code": code_for(device)})
+        clock.shift(301)
+        response = client.post(remove_url(device))
+        assert response["Location"] == f"{REAUTH}?next={remove_url(device).replace('/', '%2F')}"
+        assert TOTPFactor.objects.filter(pk=device.pk).exists()
+
+        wrong = client.post(REAUTH, {"password": "wrong", "next": remove_url(device)})
+        assert wrong.status_code == 400
+        right = client.post(REAUTH, {"password": PASSWORD, "next": remove_url(device)})
+        assert right["Location"] == remove_url(device)
+        client.post(remove_url(device))
+    assert not TOTPFactor.objects.filter(pk=device.pk).exists()
+
+
+def test_a_current_code_also_confirms_identity(client, device):
+    with time_machine.travel(time.time(), tick=False) as clock:
+        password_login(client, device.user)
+        client.post(reverse("mfa_app:challenge"), {"code": code_for(device)})
+        clock.shift(301)
+        response = client.post(REAUTH, {"code": code_for(device), "next": SECURITY})
+        assert response["Location"] == SECURITY
+        assert client.get(remove_url(device)).status_code == 200
+
+
+def test_reauthentication_does_not_redirect_off_site(signed_in):
+    response = signed_in.post(REAUTH, {"password": PASSWORD, "next": "https://evil.example/"})
+    assert response["Location"] == SECURITY
+
+
+def test_another_users_factor_cannot_be_removed(signed_in):
+    victim = TOTPFactorFactory()
+    assert signed_in.get(remove_url(victim)).status_code == 404
+    assert signed_in.post(remove_url(victim)).status_code == 404
+    assert TOTPFactor.objects.filter(pk=victim.pk).exists()
+
+
+@pytest.mark.parametrize("path", ["TOTP/abc", "RECOVERY/1", "NOPE/1", "TOTP/99999"])
+def test_tampered_factor_urls_are_not_found(signed_in, path):
+    assert signed_in.post(f"/mfa/factors/{path}/remove/").status_code == 404
+
+
+def test_the_last_factor_cannot_be_removed_under_a_required_policy(signed_in, device, app_policy):
+    app_policy.requirement = Requirement.REQUIRED
+    app_policy.save()
+    response = signed_in.post(remove_url(device), follow=True)
+    assert "add another factor" in response.content.decode()
+    assert TOTPFactor.objects.filter(pk=device.pk).exists()
+
+
+def test_removing_the_primary_factor_promotes_another(signed_in, device):
+    second = TOTPFactorFactory(user=device.user, name="Tablet", is_primary=False)
+    signed_in.post(remove_url(device))
+    second.refresh_from_db()
+    assert second.is_primary
+    assert RecoveryCodeSet.objects.filter(user=device.user).exists()
+
+
+def test_removal_needs_csrf(signed_in, csrf_client, device):
+    csrf_client.cookies = signed_in.cookies
+    assert csrf_client.post(remove_url(device)).status_code == 403
+    assert TOTPFactor.objects.filter(pk=device.pk).exists()
