@@ -1,6 +1,9 @@
 """Promises about the project itself: committed migrations, the QR code, the demo seed."""
 
 import io
+import os
+import subprocess
+import sys
 
 import pytest
 import qrcode
@@ -46,3 +49,46 @@ def test_demo_seed_creates_the_advertised_users_and_can_run_twice():
     call_command("seed_demo", stdout=io.StringIO())
     assert "alice" in out.getvalue() and "admin" in out.getvalue()
     assert TOTPFactor.objects.count() == 1
+
+
+DEFAULT_TENANT_SCRIPT = """
+from django.contrib.auth import get_user_model
+from mfa_app.models import Tenant, TenantPolicy
+from mfa_app.policy import policy_for
+from mfa_app.tenants import get_tenant_model
+
+assert get_tenant_model() is Tenant
+User = get_user_model()
+
+
+def make(email):
+    if User.USERNAME_FIELD == "email":
+        return User._default_manager.create_user(email)
+    return User._default_manager.create_user(email.split("@")[0], email=email)
+
+
+member, outsider = make("ann@acme.test"), make("bo@other.test")
+acme = Tenant.objects.create(name="acme.test")
+TenantPolicy.objects.create(tenant=acme, override=True, requirement="REQUIRED")
+print(policy_for(member).requirement, policy_for(member).source, policy_for(outsider).requirement)
+"""
+
+
+def test_the_default_tenant_model_migrates_and_drives_policies(tmp_path):
+    """Without MFA_TENANT_MODEL, mfa_app's own Tenant model is created and used."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings_default_tenant",
+        "SQLITE_PATH": str(tmp_path / "db.sqlite3"),
+    }
+    env.pop("MFA_DB", None)
+    run = [sys.executable, "-m", "django"]
+    subprocess.run([*run, "migrate", "-v0"], env=env, check=True)
+    out = subprocess.run(
+        [*run, "shell", "-c", DEFAULT_TENANT_SCRIPT],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert out.splitlines()[-1].split() == ["REQUIRED", "tenant", "OPTIONAL"]
