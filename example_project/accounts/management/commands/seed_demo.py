@@ -51,7 +51,7 @@ class Command(BaseCommand):
         if codes:
             self.stdout.write("alice's recovery codes: " + ", ".join(codes) + "\n")
         self.stdout.write(
-            'Codes for alice: python -c "import pyotp; '
+            'Codes for alice: .venv/bin/python -c "import pyotp; '
             f"print(pyotp.TOTP('{DEMO_TOTP_SECRET}').now())\"\n"
         )
 
