@@ -1,4 +1,4 @@
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 from django.utils.translation import gettext_lazy as _
 
 
@@ -9,3 +9,8 @@ class MfaAppConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks, login_state  # noqa: F401  (connect checks and signal receivers)
+
+        if apps.is_installed("django.contrib.admin"):
+            from .admin.users import extend_user_admin_after_autodiscovery
+
+            extend_user_admin_after_autodiscovery()

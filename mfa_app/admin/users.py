@@ -1,0 +1,221 @@
+"""Each user's MFA status in the user admin, and the "Reset MFA" action."""
+
+from typing import Any
+
+from django.apps import apps
+from django.contrib import admin, messages
+from django.contrib.admin.options import IS_POPUP_VAR
+from django.contrib.admin.utils import flatten_fieldsets
+from django.contrib.auth import get_user_model
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest
+from django.utils import formats, timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from .. import services
+from ..factors import get_factor, registered_factors
+from ..models import RecoveryCode, TenantPolicy
+from ..policy import EffectivePolicy, policy_for
+from ..tenants import tenant_for
+
+LIST_FIELDS = ("mfa_enabled", "mfa_factor_count", "mfa_recovery_codes_remaining")
+DETAIL_FIELDS = (*LIST_FIELDS, "mfa_factors")
+_REMAINING = "mfa_admin_recovery_codes"
+# Set on the users of a changelist page only: there, counts come from annotations.
+_PAGE_POLICY = "_mfa_admin_policy"
+_STATUS = "_mfa_admin_status"
+
+
+class MFAUserAdminMixin:
+    """Add MFA status columns, a read-only MFA section and a "Reset MFA" action to a user admin.
+
+    Put it first: ``class UserAdmin(MFAUserAdminMixin, BaseUserAdmin)``. mfa_app extends the
+    registered user admin by itself when the site uses ``django.contrib.admin``'s autodiscovery.
+    """
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return _annotate(super().get_queryset(request))
+
+    def get_changelist_instance(self, request: HttpRequest) -> Any:
+        changelist = super().get_changelist_instance(request)
+        policies = _PagePolicies()
+        for user in changelist.result_list:
+            setattr(user, _PAGE_POLICY, policies.for_user(user))
+        return changelist
+
+    def get_list_display(self, request: HttpRequest) -> list:
+        columns = list(super().get_list_display(request))
+        return [*columns, *(name for name in LIST_FIELDS if name not in columns)]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list:
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is None:
+            return fields
+        return [*fields, *(name for name in DETAIL_FIELDS if name not in fields)]
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> list:
+        fieldsets = list(super().get_fieldsets(request, obj))
+        declared = flatten_fieldsets(self.fieldsets) if self.fieldsets else self.fields or ()
+        if obj is None or set(declared) & set(DETAIL_FIELDS):
+            return fieldsets
+        # Without declared fieldsets Django lists every read-only field in one section: move ours.
+        cleaned = [
+            (name, {**options, "fields": [f for f in options["fields"] if f not in DETAIL_FIELDS]})
+            for name, options in fieldsets
+        ]
+        section = (_("Multi-factor authentication"), {"fields": DETAIL_FIELDS})
+        return [*(fs for fs in cleaned if fs[1]["fields"]), section]
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        actions = super().get_actions(request)
+        if self.actions is None or IS_POPUP_VAR in request.GET:
+            return actions
+        if self.has_change_permission(request):
+            actions.setdefault("mfa_reset", self.get_action("mfa_reset"))
+        return actions
+
+    @admin.action(description=_("Reset MFA (remove factors and recovery codes)"))
+    def mfa_reset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        users = list(queryset)
+        for user in users:
+            services.reset_mfa(user, actor=request.user, request=request)
+            self.log_change(request, user, str(_("Reset MFA")))
+        message = ngettext(
+            "Removed the factors and recovery codes of %(count)d user.",
+            "Removed the factors and recovery codes of %(count)d users.",
+            len(users),
+        )
+        self.message_user(request, message % {"count": len(users)}, messages.SUCCESS)
+
+    @admin.display(description=_("MFA enabled"), boolean=True)
+    def mfa_enabled(self, obj: Any) -> bool:
+        if hasattr(obj, _PAGE_POLICY):
+            policy = getattr(obj, _PAGE_POLICY)
+            held = [t for t in _factor_types() if getattr(obj, _count_name(t))]
+            # The same rule as services.mfa_status, from the page's annotations.
+            return not policy.disabled and any(policy.allows(t) for t in held)
+        return _status(obj).enabled
+
+    @admin.display(description=_("factor count"))
+    def mfa_factor_count(self, obj: Any) -> int:
+        if hasattr(obj, _PAGE_POLICY):
+            return sum(getattr(obj, _count_name(t)) for t in _factor_types())
+        return len(_status(obj).factors)
+
+    @admin.display(description=_("recovery codes remaining"), ordering=_REMAINING)
+    def mfa_recovery_codes_remaining(self, obj: Any) -> int:
+        if hasattr(obj, _PAGE_POLICY):
+            return getattr(obj, _REMAINING)
+        return _status(obj).recovery_codes_remaining
+
+    @admin.display(description=_("factors"))
+    def mfa_factors(self, obj: Any) -> str:
+        factors = _status(obj).factors
+        if not factors:
+            return _("None")
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (_factor_label(d), d.name, _when(d.created_at), _when(d.last_used_at))
+                for d in factors
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead>"
+            "<tbody>{}</tbody></table>",
+            _("Type"),
+            _("Name"),
+            _("Created"),
+            _("Last used"),
+            rows,
+        )
+
+
+def extend_user_admin(site: admin.AdminSite | None = None) -> None:
+    """Swap the user model's registered ModelAdmin for one with ``MFAUserAdminMixin`` mixed in."""
+    site = site or admin.site
+    user_model = get_user_model()
+    if not site.is_registered(user_model):
+        return
+    current = type(site.get_model_admin(user_model))
+    if issubclass(current, MFAUserAdminMixin):
+        return
+    extended = type(
+        f"MFA{current.__name__}", (MFAUserAdminMixin, current), {"__module__": __name__}
+    )
+    site.unregister(user_model)
+    site.register(user_model, extended)
+
+
+def extend_user_admin_after_autodiscovery() -> None:
+    """Extend the user admin once every app's admin module has registered its models."""
+    from django.contrib.admin.apps import AdminConfig
+
+    config = next(c for c in apps.get_app_configs() if c.name == "django.contrib.admin")
+    if not isinstance(config, AdminConfig):
+        return  # No autodiscovery: the site registers its user admin (with the mixin) itself.
+    # Idempotent: modules already imported are not imported again. Needed when the admin app
+    # is listed after mfa_app, whose ready() then runs first.
+    admin.autodiscover()
+    extend_user_admin(admin.site)
+
+
+class _PagePolicies:
+    """The effective policy of each user on one changelist page, in few queries."""
+
+    def __init__(self) -> None:
+        self._tenants_override = TenantPolicy.objects.filter(override=True).exists()
+        self._by_tenant: dict[Any, EffectivePolicy] = {}
+
+    def for_user(self, user: Any) -> EffectivePolicy:
+        if not self._tenants_override:
+            # Every user has the application policy: the policy of a user without a tenant.
+            user = None
+        tenant = tenant_for(user)
+        if tenant not in self._by_tenant:
+            self._by_tenant[tenant] = policy_for(user)
+        return self._by_tenant[tenant]
+
+
+def _factor_types() -> list[str]:
+    return [f.type for f in registered_factors() if not f.is_fallback]
+
+
+def _count_name(factor_type: str) -> str:
+    return f"mfa_admin_{factor_type.lower()}_count"
+
+
+def _count(queryset: QuerySet, user_path: str) -> Coalesce:
+    counted = queryset.filter(**{user_path: OuterRef("pk")}).order_by().values(user_path)
+    subquery = Subquery(counted.annotate(n=Count("pk")).values("n"), output_field=IntegerField())
+    return Coalesce(subquery, Value(0))
+
+
+def _annotate(queryset: QuerySet) -> QuerySet:
+    # The same counts as services.list_factors and services.recovery_codes_remaining.
+    counts = {
+        _count_name(f.type): _count(f.model.objects.filter(confirmed=True), "user")
+        for f in registered_factors()
+        if not f.is_fallback
+    }
+    unused = RecoveryCode.objects.filter(code_set__confirmed=True, used_at__isnull=True)
+    counts[_REMAINING] = _count(unused, "code_set__user")
+    return queryset.annotate(**counts)
+
+
+def _status(user: Any) -> services.MFAStatus:
+    if not hasattr(user, _STATUS):
+        setattr(user, _STATUS, services.mfa_status(user))
+    return getattr(user, _STATUS)
+
+
+def _factor_label(device: Any) -> str:
+    return get_factor(services.factor_type_of(device)).label
+
+
+def _when(moment: Any) -> str:
+    return formats.localize(timezone.localtime(moment)) if moment else "—"
