@@ -4,16 +4,34 @@ from typing import Any
 
 from django.conf import settings
 from django.core.checks import Error, Warning, register
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
 MIDDLEWARE = "mfa_app.middleware.MFAMiddleware"
 AUTH_MIDDLEWARE = "django.contrib.auth.middleware.AuthenticationMiddleware"
 
 
+def _installed(path: str, wanted: type) -> bool:
+    try:
+        middleware = import_string(path)
+    except ImportError:
+        return False
+    return isinstance(middleware, type) and issubclass(middleware, wanted)
+
+
+def _position(middleware: list[str], wanted: type) -> int | None:
+    return next((i for i, path in enumerate(middleware) if _installed(path, wanted)), None)
+
+
 @register()
 def check_middleware(app_configs: Any = None, **kwargs: Any) -> list:
+    from django.contrib.auth.middleware import AuthenticationMiddleware
+
+    from .middleware import MFAMiddleware
+
     middleware = list(settings.MIDDLEWARE)
-    if MIDDLEWARE not in middleware:
+    mfa = _position(middleware, MFAMiddleware)
+    if mfa is None:
         return [
             Error(
                 "mfa_app's middleware is not installed: pending logins would not be routed to "
@@ -22,9 +40,8 @@ def check_middleware(app_configs: Any = None, **kwargs: Any) -> list:
                 id="mfa_app.E001",
             )
         ]
-    if AUTH_MIDDLEWARE not in middleware or middleware.index(AUTH_MIDDLEWARE) > middleware.index(
-        MIDDLEWARE
-    ):
+    auth = _position(middleware, AuthenticationMiddleware)
+    if auth is None or auth > mfa:
         return [
             Error(
                 "mfa_app's middleware must come after AuthenticationMiddleware.",
@@ -43,27 +60,31 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
     problems = []
     try:
         get_tenant_model()
-    except Exception as exc:
+    except ImproperlyConfigured as exc:
         problems.append(Error(str(exc), id="mfa_app.E003"))
     resolver = app_settings.TENANT_RESOLVER
     if isinstance(resolver, str):
         try:
-            import_string(resolver)
+            resolver = import_string(resolver)
         except ImportError:
+            resolver = None
+        if not callable(resolver):
             problems.append(
                 Error(
-                    f"MFA_TENANT_RESOLVER {resolver!r} cannot be imported.",
+                    f"MFA_TENANT_RESOLVER {app_settings.TENANT_RESOLVER!r} is not an importable "
+                    "callable.",
                     hint="Give the dotted path of a callable taking a user and returning a tenant.",
                     id="mfa_app.E004",
                 )
             )
     for name in ("CHALLENGE_TIMEOUT", "MAX_ATTEMPTS", "REAUTHENTICATION_TIMEOUT"):
         value = getattr(app_settings, name)
-        if not isinstance(value, int) or value < 1:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             problems.append(
                 Error(f"MFA_{name} must be a positive whole number.", id="mfa_app.E005")
             )
-    if app_settings.MAX_ATTEMPTS > 100:
+    attempts = app_settings.MAX_ATTEMPTS
+    if isinstance(attempts, int) and attempts > 100:
         problems.append(
             Warning(
                 "MFA_MAX_ATTEMPTS is above 100, NIST SP 800-63B's limit for consecutive failures.",

@@ -10,11 +10,13 @@ middleware. Completing MFA calls ``login()`` again, which cycles the session key
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.signals import user_logged_in
 from django.core.exceptions import ValidationError
+from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils import timezone
@@ -41,7 +43,8 @@ class PendingLogin:
     started: float
     reason: str
     next_url: str = ""
-    challenge_id: str | None = None
+    # The server-side record: deleting it (password change, MFA reset) ends the pending login.
+    challenge_id: str = ""
 
     @property
     def expired(self) -> bool:
@@ -88,7 +91,8 @@ def pending_user(request: HttpRequest) -> Any | None:
             user = user_model._default_manager.get(pk=pk)
         except (user_model.DoesNotExist, ValidationError):
             user = None
-        request._mfa_pending_user = user if getattr(user, "is_active", False) else None
+        live = getattr(user, "is_active", False) and services.is_pending(user, pending.challenge_id)
+        request._mfa_pending_user = user if live else None
     return request._mfa_pending_user
 
 
@@ -97,14 +101,14 @@ def begin_pending(request: HttpRequest, user: Any, reason: str) -> PendingLogin:
     backend = session.get(BACKEND_SESSION_KEY, "")
     for key in (SESSION_KEY, BACKEND_SESSION_KEY, HASH_SESSION_KEY, DEVICE_ID_SESSION_KEY):
         session.pop(key, None)
-    challenge = services.start_challenge(user, request) if reason == CHALLENGE else None
+    challenge = services.start_challenge(user, request, reason)
     pending = PendingLogin(
         user_pk=str(user.pk),
         backend=backend,
         started=_now(),
         reason=reason,
         next_url=safe_next(request, request.POST.get("next") or request.GET.get("next")),
-        challenge_id=str(challenge.pk) if challenge else None,
+        challenge_id=str(challenge.pk),
     )
     session[PENDING_KEY] = asdict(pending)
     request.user = AnonymousUser()
@@ -141,6 +145,14 @@ def mark_authenticated(request: HttpRequest) -> None:
 def recently_authenticated(request: HttpRequest) -> bool:
     at = request.session.get(AUTH_AT_KEY)
     return isinstance(at, int | float) and _now() - at <= app_settings.REAUTHENTICATION_TIMEOUT
+
+
+@receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="mfa_app.password_changed")
+def end_pending_logins_on_password_change(sender: Any, instance: Any, **kwargs: Any) -> None:
+    # AbstractBaseUser.set_password() keeps the new password in ``_password`` until after save:
+    # as Django ends sessions when the password changes, end half-finished logins too.
+    if getattr(instance, "_password", None) is not None:
+        services.end_pending_logins(instance)
 
 
 @receiver(user_logged_in, dispatch_uid="mfa_app.gate_login")

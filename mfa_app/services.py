@@ -101,15 +101,44 @@ def challenge_factor_types(user: Any, policy: EffectivePolicy | None = None) -> 
 # --- challenges -----------------------------------------------------------------------------
 
 
-def start_challenge(user: Any, request: HttpRequest | None = None) -> Challenge:
+def start_challenge(
+    user: Any, request: HttpRequest | None = None, reason: str = CHALLENGE
+) -> Challenge:
+    """Open the server-side record of a pending login (a challenge, or a forced enrollment)."""
     now = timezone.now()
     challenge = Challenge.objects.create(
         user=user,
         created_at=now,
         expires_at=now + timedelta(seconds=app_settings.CHALLENGE_TIMEOUT),
     )
-    events.record(Kind.CHALLENGED, user, request, challenge=str(challenge.pk))
+    events.record(Kind.CHALLENGED, user, request, challenge=str(challenge.pk), reason=reason)
     return challenge
+
+
+def is_pending(user: Any, challenge_id: Any) -> bool:
+    """Whether this pending login is still open: not finished, not ended by a password change."""
+    try:
+        return Challenge.objects.filter(
+            pk=challenge_id, user=user, verified_at__isnull=True
+        ).exists()
+    except (ValidationError, ValueError, TypeError):
+        return False
+
+
+def end_pending_logins(user: Any) -> None:
+    """End every unfinished login of ``user``: after a password change or an MFA reset."""
+    Challenge.objects.filter(user=user, verified_at__isnull=True).delete()
+
+
+def finish_enrollment(user: Any, challenge_id: Any, factor_type: str) -> bool:
+    """Close the pending login that had to enroll; ``False`` if it ended meanwhile."""
+    try:
+        closed = Challenge.objects.filter(
+            pk=challenge_id, user=user, verified_at__isnull=True, expires_at__gt=timezone.now()
+        ).update(verified_at=timezone.now(), factor_type=factor_type)
+    except (ValidationError, ValueError, TypeError):
+        return False
+    return closed == 1
 
 
 @dataclass
@@ -300,7 +329,7 @@ def reset_mfa(user: Any, actor: Any = None, request: HttpRequest | None = None) 
     with transaction.atomic():
         for factor in registered_factors():
             factor.model.objects.filter(user=user).delete()
-        Challenge.objects.filter(user=user, verified_at__isnull=True).delete()
+        end_pending_logins(user)
     events.record(Kind.RESET, user, request, actor=actor)
 
 

@@ -75,3 +75,13 @@ def code_for(device_or_secret: TOTPFactor | str, offset_steps: int = 0) -> str:
     """The code an authenticator app shows now (or ``offset_steps`` periods away)."""
     key = getattr(device_or_secret, "key", device_or_secret)
     return pyotp.TOTP(key).at(int(time.time()) + offset_steps * 30)
+
+
+class InvitationFactory(factory.django.DjangoModelFactory):
+    """An open invitation to an organisation (the example site's tenant)."""
+
+    class Meta:
+        model = "accounts.Invitation"
+
+    email = factory.Sequence(lambda n: f"invitee{n}@example.com")
+    organization = factory.SubFactory(OrganizationFactory)

@@ -1,5 +1,7 @@
 from typing import Any
 
+from django.contrib import messages
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render, resolve_url
 from django.urls import reverse
@@ -43,6 +45,18 @@ class EnrollmentMixin:
             return redirect_to_reauth(request)
         return super().dispatch(request, *args, **kwargs)
 
+    def close_pending(self, factor_type: str) -> None:
+        """Inside the enrollment's transaction: refuse if the pending login ended meanwhile."""
+        if self.pending:
+            challenge_id = login_state.get_pending(self.request).challenge_id
+            if not services.finish_enrollment(self.user, challenge_id, factor_type):
+                raise errors.ChallengeExpired()
+
+    def restart(self, exc: errors.MFAError) -> HttpResponse:
+        login_state.drop(self.request)
+        messages.error(self.request, exc.message)
+        return HttpResponseRedirect(resolve_url(app_settings.login_url))
+
     def finish(self, factor_type: str, device: Any) -> HttpResponse:
         """After a factor is saved: sign a pending login in, then show new recovery codes."""
         codes = services.recovery_codes_after_enrollment(self.user, self.request)
@@ -79,9 +93,13 @@ class TOTPEnrollView(EnrollmentMixin, View):
         form = CodeForm(request.POST)
         if form.is_valid():
             try:
-                device = services.enroll_totp(
-                    self.user, self.secret(), form.cleaned_data["code"], request
-                )
+                with transaction.atomic():
+                    device = services.enroll_totp(
+                        self.user, self.secret(), form.cleaned_data["code"], request
+                    )
+                    self.close_pending(FactorType.TOTP)
+            except errors.ChallengeExpired as exc:
+                return self.restart(exc)
             except errors.MFAError as exc:
                 form.add_error("code", exc.message)
             else:

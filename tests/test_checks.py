@@ -1,0 +1,205 @@
+"""System checks: each misconfiguration is reported with its stable id, and a good one is quiet."""
+
+import pytest
+from django.core import checks
+from django.core.checks import Error, Warning
+from django.test import override_settings
+
+from example_project import settings as example_settings
+from mfa_app.checks import AUTH_MIDDLEWARE, MIDDLEWARE, check_middleware, check_settings
+from mfa_app.middleware import MFAMiddleware
+
+
+class SiteMFAMiddleware(MFAMiddleware):
+    """A site's own customisation of the middleware."""
+
+
+def ids(messages) -> list[str]:
+    return [message.id for message in messages]
+
+
+def mfa_ids(messages) -> list[str]:
+    return [i for i in ids(messages) if i and i.startswith("mfa_app.")]
+
+
+def without(items, name):
+    return [item for item in items if item != name]
+
+
+def run_all_checks() -> list:
+    """What ``manage.py check`` reports, so registration is tested too."""
+    return checks.run_checks(include_deployment_checks=False)
+
+
+# --- nothing fires for a good configuration ---------------------------------------------------
+
+
+def test_the_example_sites_settings_raise_no_mfa_check():
+    with override_settings(
+        MIDDLEWARE=example_settings.MIDDLEWARE,
+        MFA_TENANT_MODEL=example_settings.MFA_TENANT_MODEL,
+        MFA_TENANT_RESOLVER=example_settings.MFA_TENANT_RESOLVER,
+    ):
+        assert check_middleware() == []
+        assert check_settings() == []
+        assert mfa_ids(run_all_checks()) == []
+
+
+def test_the_test_settings_raise_no_mfa_check():
+    assert check_middleware() == []
+    assert check_settings() == []
+    assert mfa_ids(run_all_checks()) == []
+
+
+def test_the_default_tenant_model_and_a_callable_resolver_raise_no_check(settings):
+    del settings.MFA_TENANT_MODEL
+    settings.MFA_TENANT_RESOLVER = lambda user: None
+    assert check_settings() == []
+
+
+def test_no_tenant_resolver_at_all_is_fine(settings):
+    settings.MFA_TENANT_RESOLVER = None
+    assert check_settings() == []
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("MFA_CHALLENGE_TIMEOUT", 1), ("MFA_MAX_ATTEMPTS", 100), ("MFA_REAUTHENTICATION_TIMEOUT", 1)],
+)
+def test_boundary_numbers_are_accepted(settings, name, value):
+    setattr(settings, name, value)
+    assert check_settings() == []
+
+
+# --- E001 / E002: the middleware ---------------------------------------------------------------
+
+
+def test_e001_fires_when_the_middleware_is_missing(settings):
+    settings.MIDDLEWARE = without(example_settings.MIDDLEWARE, MIDDLEWARE)
+    (message,) = check_middleware()
+    assert isinstance(message, Error)
+    assert message.id == "mfa_app.E001"
+    assert MIDDLEWARE in message.hint
+    assert "mfa_app.E001" in ids(run_all_checks())
+
+
+def test_e002_fires_when_the_middleware_comes_before_authentication(settings):
+    middleware = without(example_settings.MIDDLEWARE, MIDDLEWARE)
+    middleware.insert(middleware.index(AUTH_MIDDLEWARE), MIDDLEWARE)
+    settings.MIDDLEWARE = middleware
+    (message,) = check_middleware()
+    assert isinstance(message, Error)
+    assert message.id == "mfa_app.E002"
+    assert AUTH_MIDDLEWARE in message.hint
+    assert "mfa_app.E002" in ids(run_all_checks())
+
+
+def test_e002_fires_when_authentication_middleware_is_missing(settings):
+    settings.MIDDLEWARE = without(example_settings.MIDDLEWARE, AUTH_MIDDLEWARE)
+    assert ids(check_middleware()) == ["mfa_app.E002"]
+
+
+def test_the_middleware_may_come_anywhere_after_authentication(settings):
+    settings.MIDDLEWARE = [*without(example_settings.MIDDLEWARE, MIDDLEWARE), MIDDLEWARE]
+    assert check_middleware() == []
+
+
+def test_a_subclass_of_the_middleware_counts_as_installed(settings):
+    subclass = "tests.test_checks.SiteMFAMiddleware"
+    middleware = list(example_settings.MIDDLEWARE)
+    middleware[middleware.index(MIDDLEWARE)] = subclass
+    settings.MIDDLEWARE = middleware
+    assert check_middleware() == []
+
+
+# --- E003: tenant model -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("model", ["accounts.NoSuchModel", "nosuchapp.Organization", "nodot"])
+def test_e003_fires_for_a_tenant_model_that_is_not_an_installed_model(settings, model):
+    settings.MFA_TENANT_MODEL = model
+    messages = check_settings()
+    assert ids(messages) == ["mfa_app.E003"]
+    assert isinstance(messages[0], Error)
+    assert model in messages[0].msg
+
+
+# --- E004: tenant resolver --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "resolver",
+    [
+        "no.such.module.resolver",
+        "example_project.accounts.tenants.no_such_function",
+        "nodots",
+    ],
+)
+def test_e004_fires_for_a_resolver_that_cannot_be_imported(settings, resolver):
+    settings.MFA_TENANT_RESOLVER = resolver
+    messages = check_settings()
+    assert ids(messages) == ["mfa_app.E004"]
+    assert isinstance(messages[0], Error)
+    assert resolver in messages[0].msg
+    assert messages[0].hint
+
+
+def test_e004_fires_for_a_resolver_that_is_not_callable(settings):
+    settings.MFA_TENANT_RESOLVER = "example_project.settings.SECRET_KEY"
+    assert ids(check_settings()) == ["mfa_app.E004"]
+
+
+# --- E005: numbers ----------------------------------------------------------------------------
+
+NUMBERS = ["MFA_CHALLENGE_TIMEOUT", "MFA_MAX_ATTEMPTS", "MFA_REAUTHENTICATION_TIMEOUT"]
+
+
+@pytest.mark.parametrize("name", NUMBERS)
+@pytest.mark.parametrize("value", [0, -1, 1.5])
+def test_e005_fires_for_a_number_that_is_not_a_positive_whole_number(settings, name, value):
+    setattr(settings, name, value)
+    messages = check_settings()
+    assert ids(messages) == ["mfa_app.E005"]
+    assert isinstance(messages[0], Error)
+    assert name in messages[0].msg
+
+
+@pytest.mark.parametrize("name", ["MFA_CHALLENGE_TIMEOUT", "MFA_REAUTHENTICATION_TIMEOUT"])
+@pytest.mark.parametrize("value", ["600", None])
+def test_e005_fires_for_a_timeout_that_is_not_a_number(settings, name, value):
+    setattr(settings, name, value)
+    assert ids(check_settings()) == ["mfa_app.E005"]
+
+
+@pytest.mark.parametrize("value", ["5", None])
+def test_e005_fires_for_max_attempts_that_is_not_a_number(settings, value):
+    settings.MFA_MAX_ATTEMPTS = value
+    assert ids(check_settings()) == ["mfa_app.E005"]
+
+
+def test_each_bad_number_gets_its_own_e005(settings):
+    settings.MFA_CHALLENGE_TIMEOUT = 0
+    settings.MFA_MAX_ATTEMPTS = -3
+    settings.MFA_REAUTHENTICATION_TIMEOUT = 2.5
+    messages = check_settings()
+    assert ids(messages) == ["mfa_app.E005"] * 3
+    assert {name for name in NUMBERS if any(name in m.msg for m in messages)} == set(NUMBERS)
+
+
+# --- W001: attempts above NIST's limit ------------------------------------------------------
+
+
+def test_w001_warns_about_more_than_100_attempts(settings):
+    settings.MFA_MAX_ATTEMPTS = 101
+    messages = check_settings()
+    assert ids(messages) == ["mfa_app.W001"]
+    assert isinstance(messages[0], Warning)
+    assert not messages[0].is_serious()
+    assert "mfa_app.W001" in ids(run_all_checks())
+
+
+def test_several_problems_are_all_reported(settings):
+    settings.MFA_TENANT_MODEL = "nodot"
+    settings.MFA_TENANT_RESOLVER = "no.such.resolver"
+    settings.MFA_CHALLENGE_TIMEOUT = 0
+    assert sorted(ids(check_settings())) == ["mfa_app.E003", "mfa_app.E004", "mfa_app.E005"]
