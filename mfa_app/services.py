@@ -204,7 +204,12 @@ def _live_challenge(user: Any, challenge_id: Any) -> Challenge:
 
 
 def _count_failure(user: Any, challenge: Challenge, factor_type: str, request: Any) -> None:
-    Challenge.objects.filter(pk=challenge.pk).update(failures=F("failures") + 1)
+    counted = Challenge.objects.filter(pk=challenge.pk, verified_at__isnull=True).update(
+        failures=F("failures") + 1
+    )
+    if not counted:
+        # A concurrent request with the same code won: this one lost a race, not a guess.
+        _live_challenge(user, challenge.pk)
     failures = Challenge.objects.values_list("failures", flat=True).get(pk=challenge.pk)
     events.record(Kind.FAILED, user, request, factor_type=factor_type, failures=failures)
     if failures >= app_settings.MAX_ATTEMPTS:

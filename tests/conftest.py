@@ -49,3 +49,42 @@ def password_login(client: Client, user, next_url: str | None = None):
 
 def is_logged_in(client: Client) -> bool:
     return client.get(reverse("api_me"), HTTP_ACCEPT="application/json").status_code == 200
+
+
+# --- PostgreSQL-only tests --------------------------------------------------------------------
+# Tests marked ``postgres`` need real concurrent connections. On any other database they are
+# skipped with one reason, unless MFA_REQUIRE_POSTGRES=1 (CI), where they fail instead, so a
+# misconfigured CI run cannot pass by silently skipping them.
+
+_POSTGRES_REQUIRED = pytest.StashKey[str]()
+
+
+def _postgres_missing_reason() -> str | None:
+    from django.db import connections
+
+    vendor = connections["default"].vendor
+    if vendor == "postgresql":
+        return None
+    return f"needs PostgreSQL (set MFA_DB=postgres and PG* variables); the database is {vendor}"
+
+
+def pytest_collection_modifyitems(config, items):
+    import os
+
+    marked = [item for item in items if item.get_closest_marker("postgres")]
+    reason = _postgres_missing_reason() if marked else None
+    if reason is None:
+        return
+    required = os.environ.get("MFA_REQUIRE_POSTGRES") == "1"
+    for item in marked:
+        if required:
+            item.stash[_POSTGRES_REQUIRED] = f"MFA_REQUIRE_POSTGRES=1 but this test {reason}"
+        else:
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item):
+    reason = item.stash.get(_POSTGRES_REQUIRED, None)
+    if reason is not None:
+        pytest.fail(reason, pytrace=False)

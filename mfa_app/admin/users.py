@@ -69,8 +69,8 @@ class MFAUserAdminMixin:
         section = (_("Multi-factor authentication"), {"fields": DETAIL_FIELDS})
         return [*(fs for fs in cleaned if fs[1]["fields"]), section]
 
-    def get_actions(self, request: HttpRequest) -> dict:
-        actions = super().get_actions(request)
+    def get_actions(self, request: HttpRequest, *args: Any, **kwargs: Any) -> dict:
+        actions = super().get_actions(request, *args, **kwargs)
         if self.actions is None or IS_POPUP_VAR in request.GET:
             return actions
         if self.has_change_permission(request):
