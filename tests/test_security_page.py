@@ -128,3 +128,16 @@ def test_removal_needs_csrf(signed_in, csrf_client, device):
     csrf_client.cookies = signed_in.cookies
     assert csrf_client.post(remove_url(device)).status_code == 403
     assert TOTPFactor.objects.filter(pk=device.pk).exists()
+
+
+def test_guessing_at_the_reauthentication_page_ends_the_session(signed_in, device):
+    for _ in range(4):
+        assert signed_in.post(REAUTH, {"password": "guess"}).status_code == 400
+    response = signed_in.post(REAUTH, {"code": "000000"})
+    assert response["Location"] == reverse("login")
+    assert signed_in.get(SECURITY)["Location"].startswith(reverse("login"))
+    # A new sign-in starts a new count; a success clears it.
+    password_login(signed_in, device.user)
+    signed_in.post(reverse("mfa_app:challenge"), {"code": code_for(device, 1)})
+    signed_in.post(REAUTH, {"password": "guess"})
+    assert signed_in.post(REAUTH, {"password": PASSWORD})["Location"] == SECURITY

@@ -1,14 +1,16 @@
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
+from django.shortcuts import render, resolve_url
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 
 from .. import errors, login_state, services
+from ..conf import app_settings
 from ..factors import get_factor
 from ..forms import ReauthenticateForm
 from .enroll import ENROLL_URLS
@@ -65,6 +67,9 @@ class RemoveFactorView(RecentAuthRequiredMixin, View):
         return HttpResponseRedirect(reverse("mfa_app:security"))
 
 
+REAUTH_FAILURES_KEY = "_mfa_reauth_failures"
+
+
 class ReauthenticateView(LoginRequiredMixin, View):
     """Confirm it is still the user before a sensitive change."""
 
@@ -81,9 +86,17 @@ class ReauthenticateView(LoginRequiredMixin, View):
                 password=form.cleaned_data["password"],
                 code=form.cleaned_data["code"],
             ):
+                request.session.pop(REAUTH_FAILURES_KEY, None)
                 login_state.mark_authenticated(request)
                 next_url = login_state.safe_next(request, request.POST.get("next"))
                 return HttpResponseRedirect(next_url or reverse("mfa_app:security"))
+            failures = request.session.get(REAUTH_FAILURES_KEY, 0) + 1
+            if failures >= app_settings.MAX_ATTEMPTS:
+                # Whoever holds this session cannot keep guessing: they must sign in again.
+                logout(request)
+                messages.error(request, errors.MESSAGES["locked_out"])
+                return HttpResponseRedirect(resolve_url(app_settings.login_url))
+            request.session[REAUTH_FAILURES_KEY] = failures
             form.add_error(None, _("That did not match. Try again."))
         return self.render(form)
 
