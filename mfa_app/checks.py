@@ -1,6 +1,7 @@
 """System checks for misconfiguration, with stable ids."""
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.checks import Error, Warning, register
@@ -89,6 +90,48 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
             Warning(
                 "MFA_MAX_ATTEMPTS is above 100, NIST SP 800-63B's limit for consecutive failures.",
                 id="mfa_app.W001",
+            )
+        )
+    return problems
+
+
+USER_VERIFICATION = ("required", "preferred", "discouraged")
+
+
+def _host(origin: Any) -> str:
+    try:
+        return urlsplit(str(origin)).hostname or ""
+    except ValueError:
+        return ""
+
+
+@register()
+def check_webauthn(app_configs: Any = None, **kwargs: Any) -> list:
+    from .conf import app_settings
+
+    problems = []
+    rp_id = str(app_settings.WEBAUTHN_RP_ID or "").lower()
+    origins = app_settings.WEBAUTHN_ORIGINS or []
+    for origin in [origins] if isinstance(origins, str) else origins:
+        host = _host(origin)
+        if rp_id and host != rp_id and not host.endswith(f".{rp_id}"):
+            problems.append(
+                Error(
+                    f"The WebAuthn origin {origin!r} does not match MFA_WEBAUTHN_RP_ID "
+                    f"{rp_id!r}: browsers only use a security key on pages whose host is the "
+                    "RP ID or a subdomain of it, so every key would fail there.",
+                    hint="Give MFA_WEBAUTHN_ORIGINS as 'scheme://host[:port]' on the RP ID's "
+                    "domain (RP ID 'example.com' allows 'https://example.com' and "
+                    "'https://login.example.com'), or set MFA_WEBAUTHN_RP_ID to their common "
+                    "domain, without scheme or port.",
+                    id="mfa_app.E006",
+                )
+            )
+    if app_settings.WEBAUTHN_USER_VERIFICATION not in USER_VERIFICATION:
+        problems.append(
+            Error(
+                f"MFA_WEBAUTHN_USER_VERIFICATION must be one of {', '.join(USER_VERIFICATION)}.",
+                id="mfa_app.E007",
             )
         )
     return problems

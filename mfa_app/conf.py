@@ -24,6 +24,15 @@ DEFAULTS: dict[str, Any] = {
     "PENDING_ALLOWED_URL_NAMES": [],
     # Where a dropped pending login is sent; ``None`` means ``settings.LOGIN_URL``.
     "LOGIN_URL": None,
+    # WebAuthn relying party. ``None``: the request's host without its port; the policy's
+    # issuer; the request's scheme and host. Behind a proxy, set them (or
+    # SECURE_PROXY_SSL_HEADER), as credentials are bound to the RP ID for good.
+    "WEBAUTHN_RP_ID": None,
+    "WEBAUTHN_RP_NAME": None,
+    "WEBAUTHN_ORIGINS": None,
+    # "required" also demands a PIN or biometric on the key at every use (WA-07); as a second
+    # factor after the password, "preferred" lets simple security keys work.
+    "WEBAUTHN_USER_VERIFICATION": "preferred",
 }
 
 

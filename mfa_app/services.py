@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
@@ -17,8 +17,16 @@ from . import errors, events
 from .conf import app_settings
 from .factors import get_factor, registered_factors
 from .factors import totp as totp_factor
+from .factors import webauthn as webauthn_factor
 from .factors.recovery import Recovery
-from .models import Challenge, FactorModel, FactorType, RecoveryCodeSet, TOTPFactor
+from .models import (
+    Challenge,
+    FactorModel,
+    FactorType,
+    RecoveryCodeSet,
+    TOTPFactor,
+    WebAuthnCredential,
+)
 from .policy import EffectivePolicy, policy_for
 from .qr import qr_svg
 
@@ -115,6 +123,13 @@ def start_challenge(
     return challenge
 
 
+def begin_challenge(user: Any, factor_type: str, request: HttpRequest) -> dict[str, Any]:
+    """Prepare an answer with ``factor_type`` (WebAuthn options); return what the page needs."""
+    if factor_type not in challenge_factor_types(user):
+        raise errors.FactorNotAllowed()
+    return get_factor(factor_type).begin_challenge(user, request)
+
+
 def is_pending(user: Any, challenge_id: Any) -> bool:
     """Whether this pending login is still open: not finished, not ended by a password change."""
     try:
@@ -161,8 +176,12 @@ def verify_challenge(
         raise errors.FactorNotAllowed()
     challenge = _live_challenge(user, challenge_id)
     now = timezone.now()
+    rejection = None
     with transaction.atomic():
-        device = get_factor(factor_type).verify(user, code)
+        try:
+            device = get_factor(factor_type).verify_answer(user, code, request)
+        except errors.InvalidCode as exc:
+            device, rejection = None, exc
         if device is not None:
             won = Challenge.objects.filter(
                 pk=challenge.pk,
@@ -176,7 +195,7 @@ def verify_challenge(
                 _live_challenge(user, challenge.pk)
                 raise errors.ChallengeAlreadyVerified()
     if device is None:
-        _count_failure(user, challenge, factor_type, request)
+        _count_failure(user, challenge, factor_type, request, rejection)
     events.record(Kind.VERIFIED, user, request, factor_type=factor_type)
     verification = Verification(challenge, factor_type, device)
     if factor_type == RECOVERY:
@@ -203,7 +222,13 @@ def _live_challenge(user: Any, challenge_id: Any) -> Challenge:
     return challenge
 
 
-def _count_failure(user: Any, challenge: Challenge, factor_type: str, request: Any) -> None:
+def _count_failure(
+    user: Any,
+    challenge: Challenge,
+    factor_type: str,
+    request: Any,
+    rejection: errors.InvalidCode | None = None,
+) -> None:
     counted = Challenge.objects.filter(pk=challenge.pk, verified_at__isnull=True).update(
         failures=F("failures") + 1
     )
@@ -211,11 +236,14 @@ def _count_failure(user: Any, challenge: Challenge, factor_type: str, request: A
         # A concurrent request with the same code won: this one lost a race, not a guess.
         _live_challenge(user, challenge.pk)
     failures = Challenge.objects.values_list("failures", flat=True).get(pk=challenge.pk)
-    events.record(Kind.FAILED, user, request, factor_type=factor_type, failures=failures)
+    # The factor's reason for refusing (e.g. a WebAuthn counter that went back) goes on record.
+    details = rejection.extra if rejection is not None else {}
+    events.record(Kind.FAILED, user, request, factor_type=factor_type, failures=failures, **details)
     if failures >= app_settings.MAX_ATTEMPTS:
         events.record(Kind.LOCKED_OUT, user, request, factor_type=factor_type, failures=failures)
         raise errors.LockedOut()
-    raise errors.InvalidCode(attempts_left=app_settings.MAX_ATTEMPTS - failures)
+    message = rejection.message if rejection is not None else None
+    raise errors.InvalidCode(message, attempts_left=app_settings.MAX_ATTEMPTS - failures)
 
 
 # --- enrollment -----------------------------------------------------------------------------
@@ -257,6 +285,34 @@ def enroll_totp(
             is_primary=not list_factors(user),
         )
     events.record(Kind.ENROLLED, user, request, factor_type=FactorType.TOTP)
+    return device
+
+
+def webauthn_registration_options(user: Any, request: HttpRequest) -> dict[str, Any]:
+    """Options for the browser's ``navigator.credentials.create()``; the challenge stays here."""
+    _require_allowed(user, FactorType.WEBAUTHN)
+    return webauthn_factor.registration_options(user, request)
+
+
+def enroll_webauthn(
+    user: Any, response: str, request: HttpRequest, name: str = ""
+) -> WebAuthnCredential:
+    """Save a security key or passkey once its response to the stored challenge verifies."""
+    _require_allowed(user, FactorType.WEBAUTHN)
+    fields = webauthn_factor.check_registration(user, request, response)
+    try:
+        with transaction.atomic():
+            device = WebAuthnCredential.objects.create(
+                user=user,
+                name=name or str(get_factor(FactorType.WEBAUTHN).label),
+                confirmed=True,
+                is_primary=not list_factors(user),
+                **fields,
+            )
+    except IntegrityError as exc:
+        # Registered by a concurrent request since the check: the unique index decides.
+        raise errors.InvalidCode(str(webauthn_factor.MESSAGES["already_registered"])) from exc
+    events.record(Kind.ENROLLED, user, request, factor_type=FactorType.WEBAUTHN)
     return device
 
 

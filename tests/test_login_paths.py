@@ -141,13 +141,15 @@ def recovery_codes_on(page) -> list[str]:
 
 
 def enroll_from_pending(client: Client, user) -> list[str]:
-    """From a pending login that must enroll: reach the TOTP page, confirm a code.
+    """From a pending login that must enroll: choose the TOTP page, confirm a code.
 
     Returns the recovery codes shown after enrollment.
     """
     assert not is_logged_in(client)
-    page = client.get(reverse("private"), follow=True)
-    assert [url for url, _status in page.redirect_chain] == [ENROLL, ENROLL_TOTP]
+    choose = client.get(reverse("private"), follow=True)
+    assert [url for url, _status in choose.redirect_chain] == [ENROLL]
+    assert ENROLL_TOTP in choose.content.decode()
+    page = client.get(ENROLL_TOTP)
     assert page.status_code == 200
     secret = secret_on(page)
     # The secret the page shows is the one kept server side for this user.

@@ -288,8 +288,8 @@ def test_a_pending_enrollment_page_uses_the_tenant_issuer(client, member):
         issuer="Acme Corp",
     )
     password_login(client, member)
-    page = client.get(ENROLL, follow=True)
-    assert page.redirect_chain[-1][0] == ENROLL_TOTP
+    assert ENROLL_TOTP in client.get(ENROLL).content.decode()
+    page = client.get(ENROLL_TOTP)
     assert issuer_in(page.context["setup"].uri) == ("Acme Corp", "Acme Corp")
 
 
@@ -302,7 +302,8 @@ def test_a_factor_the_application_does_not_allow_is_not_offered_and_its_page_404
     assert is_logged_in(client)
     assert client.get(ENROLL_TOTP).status_code == 404
     assert client.post(ENROLL_TOTP, {"code": "123456"}).status_code == 404
-    choose = client.get(ENROLL)
+    # The one allowed factor left (WebAuthn) is where the chooser leads.
+    choose = client.get(ENROLL, follow=True)
     assert choose.status_code == 200
     assert ENROLL_TOTP not in choose.content.decode()
     security = client.get(SECURITY)
@@ -329,5 +330,5 @@ def test_a_factor_the_tenant_does_not_allow_is_closed_to_members_only(client, me
 
 def test_an_allowed_factor_is_offered(client, user):
     password_login(client, user)
-    assert client.get(ENROLL)["Location"] == ENROLL_TOTP
+    assert ENROLL_TOTP in client.get(ENROLL).content.decode()
     assert ENROLL_TOTP in client.get(SECURITY).content.decode()

@@ -26,6 +26,14 @@ class Factor:
     def verify(self, user: Any, code: str) -> FactorModel | None:
         raise NotImplementedError
 
+    def begin_challenge(self, user: Any, request: Any) -> dict[str, Any]:
+        """Prepare the user's answer (send a code, build WebAuthn options); return page context."""
+        return {}
+
+    def verify_answer(self, user: Any, code: str, request: Any) -> FactorModel | None:
+        """Check the answer to ``begin_challenge``; may raise ``InvalidCode`` to say why not."""
+        return self.verify(user, code)
+
 
 _REGISTRY: dict[str, Factor] = {}
 

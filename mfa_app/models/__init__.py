@@ -1,6 +1,6 @@
 from .challenges import Challenge
 from .events import MFAEvent
-from .factors import FactorModel, RecoveryCode, RecoveryCodeSet, TOTPFactor
+from .factors import FactorModel, RecoveryCode, RecoveryCodeSet, TOTPFactor, WebAuthnCredential
 from .policies import ApplicationPolicy, FactorType, PolicyFields, Requirement, TenantPolicy
 from .tenants import Tenant
 
@@ -17,4 +17,5 @@ __all__ = [
     "TOTPFactor",
     "Tenant",
     "TenantPolicy",
+    "WebAuthnCredential",
 ]

@@ -23,6 +23,32 @@ class TOTPFactor(FactorModel):
         verbose_name_plural = _("authenticator apps")
 
 
+class WebAuthnCredential(FactorModel):
+    """A security key or passkey, registered as a second factor (``name`` is the user's label)."""
+
+    # WebAuthn §7.1 step 25 caps credential ids at 1023 bytes; unique because one credential
+    # registered to two accounts would let either sign in as the other (step 26, WA-13).
+    credential_id = models.BinaryField(max_length=1023, unique=True)
+    # The COSE_Key exactly as the authenticator sent it.
+    public_key = models.BinaryField()
+    # A uint32 that must rise at every use unless it stays 0 (synced passkeys): WA-11.
+    sign_count = models.PositiveBigIntegerField(default=0)
+    transports = models.JSONField(default=list, blank=True)
+    aaguid = models.CharField(max_length=36, blank=True)
+    backup_eligible = models.BooleanField(default=False)
+    backed_up = models.BooleanField(default=False)
+    # The random user.id the credential was created for (never the pk): an assertion that
+    # returns a userHandle must return this one (WA-12).
+    user_handle = models.BinaryField(max_length=64)
+    # SHA-256 of the challenge this credential answered last. A counter stuck at 0 cannot tell
+    # a replay, so the conditional UPDATE that accepts an assertion also refuses this value.
+    last_challenge = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("security key or passkey")
+        verbose_name_plural = _("security keys and passkeys")
+
+
 class RecoveryCodeSet(FactorModel):
     """A user's current recovery codes; regenerating replaces the whole set."""
 

@@ -10,7 +10,9 @@ from .. import errors, login_state, services
 from ..conf import app_settings
 from ..factors import get_factor
 from ..forms import CodeForm
+from ..models import FactorType
 from .recovery import render_recovery_codes
+from .webauthn import WebAuthnAnswerForm
 
 
 def restart_login(request: HttpRequest, message: str) -> HttpResponseRedirect:
@@ -73,10 +75,12 @@ class ChallengeView(View):
             return render_recovery_codes(request, verification.new_recovery_codes, next_url)
         return HttpResponseRedirect(next_url)
 
-    def make_form(self, data: Any = None) -> CodeForm:
+    def make_form(self, data: Any = None) -> CodeForm | WebAuthnAnswerForm:
+        if self.factor_type == FactorType.WEBAUTHN:
+            return WebAuthnAnswerForm(data)
         return CodeForm(data, numeric=self.factor_type != services.RECOVERY)
 
-    def render(self, form: CodeForm, **extra: Any) -> HttpResponse:
+    def render(self, form: CodeForm | WebAuthnAnswerForm, **extra: Any) -> HttpResponse:
         others = [
             {"type": t, "label": get_factor(t).label}
             for t in self.factor_types
@@ -88,6 +92,8 @@ class ChallengeView(View):
             "factor_label": get_factor(self.factor_type).label,
             "other_factors": others,
             "expires_at": int(self.pending.expires_at),
+            # Factor-specific setup, such as WebAuthn options with a fresh challenge.
+            **services.begin_challenge(self.user, self.factor_type, self.request),
             **extra,
         }
         return render(self.request, self.template_name, context, status=400 if form.errors else 200)

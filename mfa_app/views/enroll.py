@@ -16,7 +16,10 @@ from .mixins import redirect_to_reauth
 from .recovery import render_recovery_codes
 
 SECRET_SESSION_KEY = "_mfa_totp_secret"  # noqa: S105 (a session key name)
-ENROLL_URLS = {FactorType.TOTP: "mfa_app:enroll_totp"}
+ENROLL_URLS = {
+    FactorType.TOTP: "mfa_app:enroll_totp",
+    FactorType.WEBAUTHN: "mfa_app:enroll_webauthn",
+}
 
 
 class EnrollmentMixin:

@@ -1,0 +1,327 @@
+"""WebAuthn: security keys and passkeys as a second factor, checked with py_webauthn.
+
+py_webauthn checks the client data, the RP ID hash, the flags and the signature (SECURITY.md
+WA-02..06, 09, 10). It knows nothing about users or sessions, so this module adds the rest:
+challenges kept server side, tied to one user and one purpose, usable once (WA-01); which
+credentials belong to whom (WA-12, WA-13); and what a sign counter that went back means (WA-11).
+"""
+
+import hashlib
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.http import HttpRequest
+from django.http.request import split_domain_port
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from webauthn import (
+    generate_authentication_options,
+    generate_registration_options,
+    verify_authentication_response,
+    verify_registration_response,
+)
+from webauthn.authentication.verify_authentication_response import VerifiedAuthentication
+from webauthn.helpers import base64url_to_bytes, bytes_to_base64url, options_to_json_dict, structs
+from webauthn.helpers import parse_authentication_credential_json as parse_assertion
+from webauthn.helpers import parse_registration_credential_json as parse_attestation
+from webauthn.helpers.exceptions import WebAuthnException
+
+from .. import errors
+from ..conf import app_settings
+from ..models import FactorType, WebAuthnCredential
+from ..policy import policy_for
+from .base import Factor, register
+
+logger = logging.getLogger(__name__)
+
+SESSION_KEY = "_mfa_webauthn"
+REGISTER = "register"
+AUTHENTICATE = "authenticate"
+MAX_CREDENTIAL_ID_BYTES = 1023  # WebAuthn §7.1 step 25
+USER_HANDLE_BYTES = 32
+# A browser's response is a few kilobytes even with an attestation certificate chain.
+MAX_RESPONSE_LENGTH = 64 * 1024
+# What untrusted input can make the parsers raise, besides py_webauthn's own exceptions.
+_BAD_INPUT = (WebAuthnException, ValueError, TypeError, KeyError, IndexError, RecursionError)
+
+MESSAGES = {
+    "expired": _("This security key request expired or was already used. Please try again."),
+    "malformed": _("Your browser sent a security key response that could not be read."),
+    "rejected": _("Your security key's response could not be verified. Please try again."),
+    "unknown_credential": _("This security key is not registered to your account."),
+    "already_registered": _("This security key is already registered."),
+    "replayed": _("This security key response was already used. Please try again."),
+    "possible_clone": _(
+        "This security key was refused because its use counter went backwards, which can mean "
+        "it was copied. Use another way to sign in and tell your administrator."
+    ),
+}
+
+
+def _invalid(message: str, reason: str = "", **details: Any) -> errors.InvalidCode:
+    # ``reason`` and ``details`` go to the audit log; the message is all the user sees.
+    return errors.InvalidCode(str(MESSAGES[message]), reason=reason or message, **details)
+
+
+# --- relying party --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RelyingParty:
+    id: str
+    origins: list[str]
+    user_verification: structs.UserVerificationRequirement
+
+    @property
+    def requires_user_verification(self) -> bool:
+        return self.user_verification == structs.UserVerificationRequirement.REQUIRED
+
+
+def relying_party(request: HttpRequest) -> RelyingParty:
+    """The RP ID and origins from the settings, or else from the host the request came to."""
+    host = request.get_host()
+    origins = app_settings.WEBAUTHN_ORIGINS or [f"{request.scheme}://{host}"]
+    return RelyingParty(
+        id=app_settings.WEBAUTHN_RP_ID or split_domain_port(host)[0],
+        origins=[origins] if isinstance(origins, str) else list(origins),
+        user_verification=structs.UserVerificationRequirement(
+            app_settings.WEBAUTHN_USER_VERIFICATION
+        ),
+    )
+
+
+# --- challenges kept server side ------------------------------------------------------------
+
+
+def _store_challenge(
+    request: HttpRequest, purpose: str, user: Any, challenge: bytes, **extra: str
+) -> None:
+    # Only the server's copy counts: the challenge echoed in clientDataJSON is compared with it.
+    request.session[f"{SESSION_KEY}_{purpose}"] = {
+        "user": str(user.pk),
+        "challenge": bytes_to_base64url(challenge),
+        "expires": timezone.now().timestamp() + app_settings.CHALLENGE_TIMEOUT,
+        **extra,
+    }
+
+
+def _pop_challenge(request: HttpRequest | None, purpose: str, user: Any) -> dict[str, Any]:
+    """Take the stored challenge out before anything is checked: each one gets a single answer."""
+    session = getattr(request, "session", None)
+    state = session.pop(f"{SESSION_KEY}_{purpose}", None) if session is not None else None
+    if (
+        not isinstance(state, dict)
+        or state.get("user") != str(user.pk)
+        or not isinstance(state.get("expires"), int | float)
+        or state["expires"] <= timezone.now().timestamp()
+    ):
+        raise _invalid("expired")
+    return state
+
+
+def _parse(parser: Callable[[str], Any], response: Any) -> Any:
+    if not isinstance(response, str) or len(response) > MAX_RESPONSE_LENGTH:
+        raise _invalid("malformed")
+    try:
+        return parser(response)
+    except _BAD_INPUT as exc:
+        raise _invalid("malformed") from exc
+
+
+def _descriptor(credential: WebAuthnCredential) -> structs.PublicKeyCredentialDescriptor:
+    known = {t.value for t in structs.AuthenticatorTransport}
+    transports = [structs.AuthenticatorTransport(t) for t in credential.transports if t in known]
+    return structs.PublicKeyCredentialDescriptor(
+        id=bytes(credential.credential_id), transports=transports or None
+    )
+
+
+def _multi_device(verified: Any) -> bool:
+    return verified.credential_device_type == structs.CredentialDeviceType.MULTI_DEVICE
+
+
+# --- registration ---------------------------------------------------------------------------
+
+
+def registration_options(user: Any, request: HttpRequest) -> dict[str, Any]:
+    """Options for ``navigator.credentials.create()``; the challenge stays in the session."""
+    rp = relying_party(request)
+    existing = list(WebAuthnCredential.objects.filter(user=user))
+    # One handle per user, random (never the pk): reuse the one the user's keys already carry.
+    handle = bytes(existing[0].user_handle) if existing else secrets.token_bytes(USER_HANDLE_BYTES)
+    options = generate_registration_options(
+        rp_id=rp.id,
+        rp_name=app_settings.WEBAUTHN_RP_NAME or policy_for(user).issuer_for(request),
+        user_name=user.get_username(),
+        user_id=handle,
+        user_display_name=getattr(user, "get_full_name", lambda: "")() or user.get_username(),
+        # WA-14, decided: attestation "none". A second factor needs proof of possession, not of
+        # make or model; trusting any authenticator spares us vendor roots and users a privacy
+        # prompt. Browsers strip attestation when asked for "none"; a statement that still
+        # arrives is checked for consistency by py_webauthn, against no trust anchors.
+        attestation=structs.AttestationConveyancePreference.NONE,
+        authenticator_selection=structs.AuthenticatorSelectionCriteria(
+            # A second factor is found through allowCredentials: spare hardware keys' few
+            # discoverable-credential slots.
+            resident_key=structs.ResidentKeyRequirement.DISCOURAGED,
+            user_verification=rp.user_verification,
+        ),
+        exclude_credentials=[_descriptor(c) for c in existing],
+    )
+    _store_challenge(
+        request, REGISTER, user, options.challenge, user_handle=bytes_to_base64url(handle)
+    )
+    return options_to_json_dict(options)
+
+
+def check_registration(user: Any, request: HttpRequest | None, response: str) -> dict[str, Any]:
+    """Verify a ``create()`` response; return the new credential's fields, or raise InvalidCode."""
+    state = _pop_challenge(request, REGISTER, user)
+    credential = _parse(parse_attestation, response)
+    rp = relying_party(request)
+    try:
+        verified = verify_registration_response(
+            credential=credential,
+            expected_challenge=base64url_to_bytes(state["challenge"]),
+            expected_rp_id=rp.id,
+            expected_origin=rp.origins,
+            require_user_presence=True,
+            require_user_verification=rp.requires_user_verification,
+        )
+    except _BAD_INPUT as exc:
+        logger.info("WebAuthn registration rejected for user %s: %s", user.pk, exc)
+        raise _invalid("rejected") from exc
+    if len(verified.credential_id) > MAX_CREDENTIAL_ID_BYTES:
+        raise _invalid("rejected", reason="credential_id_too_long")
+    if WebAuthnCredential.objects.filter(credential_id=verified.credential_id).exists():
+        raise _invalid("already_registered")
+    return {
+        "credential_id": verified.credential_id,
+        "public_key": verified.credential_public_key,
+        "sign_count": verified.sign_count,
+        "transports": [t.value for t in credential.response.transports or []],
+        "aaguid": verified.aaguid,
+        "backup_eligible": _multi_device(verified),
+        "backed_up": verified.credential_backed_up,
+        "user_handle": base64url_to_bytes(state["user_handle"]),
+    }
+
+
+# --- authentication -------------------------------------------------------------------------
+
+
+@register
+class WebAuthn(Factor):
+    type = FactorType.WEBAUTHN
+    label = _("Security key or passkey")
+    model = WebAuthnCredential
+
+    def verify(self, user: Any, code: str) -> WebAuthnCredential | None:
+        # An assertion is only good for a challenge stored by begin_challenge in a session.
+        return None
+
+    def begin_challenge(self, user: Any, request: HttpRequest) -> dict[str, Any]:
+        rp = relying_party(request)
+        options = generate_authentication_options(
+            rp_id=rp.id,
+            allow_credentials=[_descriptor(c) for c in self.devices(user)],
+            user_verification=rp.user_verification,
+        )
+        _store_challenge(request, AUTHENTICATE, user, options.challenge)
+        return {"webauthn_options": options_to_json_dict(options)}
+
+    def verify_answer(self, user: Any, code: str, request: Any) -> WebAuthnCredential:
+        challenge = base64url_to_bytes(_pop_challenge(request, AUTHENTICATE, user)["challenge"])
+        credential = _parse(parse_assertion, code)
+        device = self._own_key(user, credential)
+        marker = hashlib.sha256(challenge).hexdigest()
+        if device.last_challenge == marker:
+            raise _invalid("replayed")
+        verified = _check_assertion(device, credential, challenge, relying_party(request))
+        # WA-08: backup eligibility is fixed when the credential is created.
+        if _multi_device(verified) != device.backup_eligible:
+            raise _invalid("rejected", reason="backup_eligibility_changed")
+        return _spend(device, verified, marker)
+
+    def _own_key(
+        self, user: Any, credential: structs.AuthenticationCredential
+    ) -> WebAuthnCredential:
+        # WA-12: only the pending user's own keys (the allowCredentials) can answer.
+        device = self.devices(user).filter(credential_id=credential.raw_id).first()
+        if device is None:
+            raise _invalid("unknown_credential")
+        handle = credential.response.user_handle
+        if handle is not None and not secrets.compare_digest(handle, bytes(device.user_handle)):
+            raise _invalid("unknown_credential", reason="user_handle_mismatch")
+        return device
+
+
+def _spend(
+    device: WebAuthnCredential, verified: VerifiedAuthentication, marker: str
+) -> WebAuthnCredential:
+    """Record the new counter with one conditional UPDATE: one assertion, one winner."""
+    now = timezone.now()
+    # Of two requests carrying the same assertion, only the first still finds the counter and
+    # the last challenge as both read them; the other updates nothing.
+    spent = (
+        WebAuthnCredential.objects.filter(pk=device.pk, sign_count=device.sign_count)
+        .exclude(last_challenge=marker)
+        .update(
+            sign_count=verified.new_sign_count,
+            backed_up=verified.credential_backed_up,
+            last_challenge=marker,
+            last_used_at=now,
+        )
+    )
+    if spent != 1:
+        raise _invalid("replayed")
+    device.sign_count, device.backed_up = verified.new_sign_count, verified.credential_backed_up
+    device.last_challenge, device.last_used_at = marker, now
+    return device
+
+
+def _check_assertion(
+    device: WebAuthnCredential,
+    credential: structs.AuthenticationCredential,
+    challenge: bytes,
+    rp: RelyingParty,
+) -> VerifiedAuthentication:
+    def check(current_sign_count: int) -> VerifiedAuthentication:
+        return verify_authentication_response(
+            credential=credential,
+            expected_challenge=challenge,
+            expected_rp_id=rp.id,
+            expected_origin=rp.origins,
+            credential_public_key=bytes(device.public_key),
+            credential_current_sign_count=current_sign_count,
+            require_user_verification=rp.requires_user_verification,
+        )
+
+    try:
+        return check(device.sign_count)
+    except _BAD_INPUT as exc:
+        rejection = exc
+    # py_webauthn checks the counter before the signature and raises the same exception for
+    # both. Checking again without the counter tells them apart: only a validly signed
+    # assertion whose counter did not rise is a possible clone (WA-11); the rest is just junk.
+    try:
+        verified = check(0)
+    except _BAD_INPUT:
+        logger.info("WebAuthn assertion rejected for %s: %s", device.persistent_id, rejection)
+        raise _invalid("rejected") from rejection
+    logger.warning(
+        "WebAuthn sign count went from %s to %s on %s: possible cloned authenticator",
+        device.sign_count,
+        verified.new_sign_count,
+        device.persistent_id,
+    )
+    raise _invalid(
+        "possible_clone",
+        possible_clone=True,
+        credential=device.pk,
+        stored_sign_count=device.sign_count,
+        received_sign_count=verified.new_sign_count,
+    ) from rejection

@@ -1,0 +1,126 @@
+// Security keys and passkeys. The page embeds the server's options (json_script) and a form
+// with a hidden field; this file runs navigator.credentials.create() or .get() and posts the
+// result in that field, so the form's CSRF token and the server's checks apply as usual.
+// Every message lives in the page, already translated: this file only shows or hides them.
+(function () {
+  "use strict";
+
+  var form = document.querySelector("form[data-webauthn]");
+  var optionsNode = document.getElementById("mfa-webauthn-options");
+  if (!form || !optionsNode) return;
+  var creating = form.getAttribute("data-webauthn") === "create";
+  var field = form.querySelector("[data-webauthn-response]");
+  var button = form.querySelector("[data-webauthn-start]");
+  var busy = false;
+
+  function show(name) {
+    var nodes = document.querySelectorAll("[data-webauthn-message]");
+    for (var i = 0; i < nodes.length; i++) {
+      nodes[i].hidden = nodes[i].getAttribute("data-webauthn-message") !== name;
+    }
+  }
+
+  // --- base64url <-> ArrayBuffer ------------------------------------------------------------
+
+  function toBuffer(value) {
+    var base64 = value.replace(/-/g, "+").replace(/_/g, "/");
+    while (base64.length % 4) base64 += "=";
+    var binary = window.atob(base64);
+    var bytes = new Uint8Array(binary.length);
+    for (var i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+    return bytes.buffer;
+  }
+
+  function toBase64url(buffer) {
+    var bytes = new Uint8Array(buffer);
+    var binary = "";
+    for (var i = 0; i < bytes.length; i++) binary += String.fromCharCode(bytes[i]);
+    return window.btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  // --- options in, credential out -----------------------------------------------------------
+
+  function descriptors(list) {
+    return (list || []).map(function (item) {
+      return Object.assign({}, item, { id: toBuffer(item.id) });
+    });
+  }
+
+  function publicKeyOptions(json) {
+    var options = Object.assign({}, json, { challenge: toBuffer(json.challenge) });
+    if (creating) {
+      options.user = Object.assign({}, json.user, { id: toBuffer(json.user.id) });
+      options.excludeCredentials = descriptors(json.excludeCredentials);
+    } else {
+      options.allowCredentials = descriptors(json.allowCredentials);
+    }
+    return options;
+  }
+
+  // The shape of PublicKeyCredential.toJSON(), built by hand: older browsers lack toJSON, and
+  // some password-manager extensions return credentials whose toJSON is incomplete.
+  function credentialJSON(credential) {
+    var response = credential.response;
+    var json = {
+      id: credential.id,
+      rawId: toBase64url(credential.rawId),
+      type: credential.type,
+      authenticatorAttachment: credential.authenticatorAttachment || null,
+      clientExtensionResults: {},
+      response: { clientDataJSON: toBase64url(response.clientDataJSON) }
+    };
+    if (creating) {
+      json.response.attestationObject = toBase64url(response.attestationObject);
+      json.response.transports = response.getTransports ? response.getTransports() : [];
+    } else {
+      json.response.authenticatorData = toBase64url(response.authenticatorData);
+      json.response.signature = toBase64url(response.signature);
+      json.response.userHandle = response.userHandle ? toBase64url(response.userHandle) : null;
+    }
+    return json;
+  }
+
+  function failure(error) {
+    var name = error && error.name;
+    // NotAllowedError covers both "cancelled" and "timed out": browsers do not tell them apart.
+    if (name === "NotAllowedError" || name === "AbortError") return "cancelled";
+    if (creating && name === "InvalidStateError") return "already-registered";
+    return "failed";
+  }
+
+  // --- the ceremony -------------------------------------------------------------------------
+
+  if (!window.PublicKeyCredential || !navigator.credentials || !field) {
+    show("unsupported");
+    if (button) button.disabled = true;
+    return;
+  }
+
+  // Coming back through the browser's history must not post an old response again.
+  window.addEventListener("pageshow", function () {
+    field.value = "";
+    busy = false;
+  });
+
+  form.addEventListener("submit", function (event) {
+    if (field.value) return; // The response is in: let the form post it.
+    event.preventDefault();
+    if (busy) return;
+    busy = true;
+    show("waiting");
+    var publicKey = publicKeyOptions(JSON.parse(optionsNode.textContent));
+    var call = creating
+      ? navigator.credentials.create({ publicKey: publicKey })
+      : navigator.credentials.get({ publicKey: publicKey });
+    call
+      .then(function (credential) {
+        field.value = JSON.stringify(credentialJSON(credential));
+        show("sending");
+        form.submit();
+      })
+      .catch(function (error) {
+        busy = false;
+        show(failure(error));
+      });
+  });
+})();

@@ -1,0 +1,86 @@
+"""Pages for security keys and passkeys; the browser side is mfa_app/static/mfa_app/webauthn.js."""
+
+from django import forms
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
+from django.views import View
+
+from .. import errors, services
+from ..factors.webauthn import MAX_RESPONSE_LENGTH, MESSAGES
+from ..models import FactorType
+from .enroll import EnrollmentMixin
+
+# Without JavaScript (or WebAuthn) the hidden field arrives empty.
+NO_RESPONSE = _(
+    "Use your security key or passkey first. This needs JavaScript and a browser that "
+    "supports security keys."
+)
+
+
+def _response_field() -> forms.CharField:
+    return forms.CharField(
+        widget=forms.HiddenInput,
+        max_length=MAX_RESPONSE_LENGTH,
+        error_messages={"required": NO_RESPONSE, "max_length": MESSAGES["malformed"]},
+    )
+
+
+class WebAuthnEnrollForm(forms.Form):
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=64,
+        required=False,
+        help_text=_(
+            "So you can tell your keys apart, such as “MacBook Touch ID” or “Blue YubiKey”."
+        ),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    credential = _response_field()
+
+    def clean_name(self) -> str:
+        return self.cleaned_data["name"].strip()
+
+
+class WebAuthnAnswerForm(forms.Form):
+    """The challenge form for a security key: the assertion's JSON arrives as the ``code``."""
+
+    code = _response_field()
+
+
+class WebAuthnEnrollView(EnrollmentMixin, View):
+    template_name = "mfa_app/enroll_webauthn.html"
+    factor_type = FactorType.WEBAUTHN
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return self.render(WebAuthnEnrollForm())
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = WebAuthnEnrollForm(request.POST)
+        if form.is_valid():
+            try:
+                with transaction.atomic():
+                    device = services.enroll_webauthn(
+                        self.user,
+                        form.cleaned_data["credential"],
+                        request,
+                        name=form.cleaned_data["name"],
+                    )
+                    self.close_pending(FactorType.WEBAUTHN)
+            except errors.ChallengeExpired as exc:
+                return self.restart(exc)
+            except errors.MFAError as exc:
+                form.add_error(None, exc.message)
+            else:
+                return self.finish(FactorType.WEBAUTHN, device)
+        return self.render(form)
+
+    def render(self, form: WebAuthnEnrollForm) -> HttpResponse:
+        # A fresh challenge for every page shown: the one just answered (or not) is spent.
+        options = services.webauthn_registration_options(self.user, self.request)
+        context = {"form": form, "webauthn_options": options, "pending": self.pending}
+        status = 400 if form.errors else 200
+        response = render(self.request, self.template_name, context, status=status)
+        response["Cache-Control"] = "no-store"
+        return response
