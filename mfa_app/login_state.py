@@ -34,6 +34,7 @@ VERIFIED_KEY = "_mfa_verified"
 CHALLENGE = services.CHALLENGE
 ENROLL = services.ENROLL
 _COMPLETING = "_mfa_completing"
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
 @dataclass(frozen=True)
@@ -118,10 +119,28 @@ def begin_pending(request: HttpRequest, user: Any, reason: str) -> PendingLogin:
 def complete(request: HttpRequest, user: Any, factor_type: str, device: Any = None) -> str:
     """Log the pending user in for real and return the safe URL to continue to."""
     pending = get_pending(request)
+    _login_verified(request, user, factor_type, device, pending.backend if pending else None)
+    return safe_next(request, pending.next_url if pending else "")
+
+
+def complete_passkey(request: HttpRequest, user: Any, device: Any) -> None:
+    """Log in a user whose passkey (user verification included) was the whole login.
+
+    The passkey satisfied MFA itself (PEND-06), so no pending login starts; one the session
+    had (another user's password step, say) is dropped. ``MFA_EXEMPT_BACKENDS`` plays no part.
+    """
+    backends = settings.AUTHENTICATION_BACKENDS
+    backend = MODEL_BACKEND if MODEL_BACKEND in backends else backends[0]
+    _login_verified(request, user, services.FactorType.WEBAUTHN, device, backend)
+
+
+def _login_verified(
+    request: HttpRequest, user: Any, factor_type: str, device: Any, backend: str | None
+) -> None:
     request.session.pop(PENDING_KEY, None)
     setattr(request, _COMPLETING, True)
     try:
-        auth.login(request, user, backend=pending.backend if pending else None)
+        auth.login(request, user, backend=backend)
     finally:
         delattr(request, _COMPLETING)
     now = _now()
@@ -129,7 +148,6 @@ def complete(request: HttpRequest, user: Any, factor_type: str, device: Any = No
     request.session[VERIFIED_KEY] = {"at": now, "factor": factor_type}
     if device is not None:
         otp_login(request, device)
-    return safe_next(request, pending.next_url if pending else "")
 
 
 def drop(request: HttpRequest) -> None:

@@ -316,6 +316,42 @@ def enroll_webauthn(
     return device
 
 
+def passkey_login_options(request: HttpRequest) -> dict[str, Any]:
+    """Options for a passkey login: any discoverable credential, user verification required."""
+    return webauthn_factor.passkey_login_options(request)
+
+
+def verify_passkey_login(request: HttpRequest, response: str) -> WebAuthnCredential:
+    """Check a passkey login's assertion; return the credential, whose ``user`` may sign in.
+
+    The passkey is the whole login (PEND-06): user verification is required, and the user's
+    policy must allow WebAuthn. Raises ``InvalidCode`` (or ``FactorNotAllowed``); failures are
+    audited once the credential says whose account it is. Nothing is spent on failure.
+    """
+    assertion = webauthn_factor.find_passkey(request, response)
+    user = assertion.device.user
+    try:
+        with transaction.atomic():
+            device = webauthn_factor.verify_passkey(assertion, request)
+            # Checked after the signature, so only the key's holder learns why it was refused;
+            # raising here rolls the spend back.
+            if not getattr(user, "is_active", True):
+                raise errors.InvalidCode(
+                    str(webauthn_factor.MESSAGES["inactive"]), reason="inactive"
+                )
+            if not policy_for(user).allows(FactorType.WEBAUTHN):
+                raise errors.FactorNotAllowed(
+                    str(webauthn_factor.MESSAGES["passkey_not_allowed"]), reason="not_allowed"
+                )
+    except (errors.InvalidCode, errors.FactorNotAllowed) as exc:
+        events.record(
+            Kind.FAILED, user, request, factor_type=FactorType.WEBAUTHN, passkey=True, **exc.extra
+        )
+        raise
+    events.record(Kind.VERIFIED, user, request, factor_type=FactorType.WEBAUTHN, passkey=True)
+    return device
+
+
 def _require_allowed(user: Any, factor_type: str) -> EffectivePolicy:
     policy = policy_for(user)
     if not policy.allows(factor_type):

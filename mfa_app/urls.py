@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import challenge, enroll, recovery, security, webauthn
+from .views import challenge, enroll, passkey, recovery, security, webauthn
 
 app_name = "mfa_app"
 
@@ -9,6 +9,7 @@ urlpatterns = [
     path("challenge/cancel/", challenge.CancelView.as_view(), name="cancel"),
     path("enroll/", enroll.EnrollView.as_view(), name="enroll"),
     path("enroll/totp/", enroll.TOTPEnrollView.as_view(), name="enroll_totp"),
+    path("passkey/login/", passkey.PasskeyLoginView.as_view(), name="passkey_login"),
     path("enroll/webauthn/", webauthn.WebAuthnEnrollView.as_view(), name="enroll_webauthn"),
     path(
         "recovery-codes/done/",

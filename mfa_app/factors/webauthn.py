@@ -1,16 +1,18 @@
-"""WebAuthn: security keys and passkeys as a second factor, checked with py_webauthn.
+"""WebAuthn: security keys and passkeys as a second factor, or a passkey as the whole login.
 
 py_webauthn checks the client data, the RP ID hash, the flags and the signature (SECURITY.md
 WA-02..06, 09, 10). It knows nothing about users or sessions, so this module adds the rest:
 challenges kept server side, tied to one user and one purpose, usable once (WA-01); which
 credentials belong to whom (WA-12, WA-13); and what a sign counter that went back means (WA-11).
+Both ways to sign in share the verification and the replay-proof spend (``_verify_and_spend``);
+a passkey login also requires user verification (WA-07) and the credential's user handle.
 """
 
 import hashlib
 import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.http import HttpRequest
@@ -40,6 +42,8 @@ logger = logging.getLogger(__name__)
 SESSION_KEY = "_mfa_webauthn"
 REGISTER = "register"
 AUTHENTICATE = "authenticate"
+# A passkey login: no user is known until the credential says whose it is.
+PASSKEY = "passkey"
 MAX_CREDENTIAL_ID_BYTES = 1023  # WebAuthn §7.1 step 25
 USER_HANDLE_BYTES = 32
 # A browser's response is a few kilobytes even with an attestation certificate chain.
@@ -54,6 +58,11 @@ MESSAGES = {
     "unknown_credential": _("This security key is not registered to your account."),
     "already_registered": _("This security key is already registered."),
     "replayed": _("This security key response was already used. Please try again."),
+    "unknown_passkey": _("This passkey is not registered here. Sign in with your password."),
+    "passkey_not_allowed": _(
+        "Signing in with a passkey is not allowed for your account. Sign in with your password."
+    ),
+    "inactive": _("This account cannot sign in."),
     "possible_clone": _(
         "This security key was refused because its use counter went backwards, which can mean "
         "it was copied. Use another way to sign in and tell your administrator."
@@ -96,12 +105,17 @@ def relying_party(request: HttpRequest) -> RelyingParty:
 # --- challenges kept server side ------------------------------------------------------------
 
 
+def _owner(user: Any) -> str:
+    # A passkey login's challenge belongs to no user ("").
+    return str(user.pk) if user is not None else ""
+
+
 def _store_challenge(
     request: HttpRequest, purpose: str, user: Any, challenge: bytes, **extra: str
 ) -> None:
     # Only the server's copy counts: the challenge echoed in clientDataJSON is compared with it.
     request.session[f"{SESSION_KEY}_{purpose}"] = {
-        "user": str(user.pk),
+        "user": _owner(user),
         "challenge": bytes_to_base64url(challenge),
         "expires": timezone.now().timestamp() + app_settings.CHALLENGE_TIMEOUT,
         **extra,
@@ -114,7 +128,7 @@ def _pop_challenge(request: HttpRequest | None, purpose: str, user: Any) -> dict
     state = session.pop(f"{SESSION_KEY}_{purpose}", None) if session is not None else None
     if (
         not isinstance(state, dict)
-        or state.get("user") != str(user.pk)
+        or state.get("user") != _owner(user)
         or not isinstance(state.get("expires"), int | float)
         or state["expires"] <= timezone.now().timestamp()
     ):
@@ -165,7 +179,8 @@ def registration_options(user: Any, request: HttpRequest) -> dict[str, Any]:
         attestation=structs.AttestationConveyancePreference.NONE,
         authenticator_selection=structs.AuthenticatorSelectionCriteria(
             # A second factor is found through allowCredentials: spare hardware keys' few
-            # discoverable-credential slots.
+            # discoverable-credential slots. The page's "Use as a passkey" box asks the browser
+            # for residentKey and userVerification "required" instead (webauthn.js).
             resident_key=structs.ResidentKeyRequirement.DISCOURAGED,
             user_verification=rp.user_verification,
         ),
@@ -237,14 +252,7 @@ class WebAuthn(Factor):
         challenge = base64url_to_bytes(_pop_challenge(request, AUTHENTICATE, user)["challenge"])
         credential = _parse(parse_assertion, code)
         device = self._own_key(user, credential)
-        marker = hashlib.sha256(challenge).hexdigest()
-        if device.last_challenge == marker:
-            raise _invalid("replayed")
-        verified = _check_assertion(device, credential, challenge, relying_party(request))
-        # WA-08: backup eligibility is fixed when the credential is created.
-        if _multi_device(verified) != device.backup_eligible:
-            raise _invalid("rejected", reason="backup_eligibility_changed")
-        return _spend(device, verified, marker)
+        return _verify_and_spend(device, credential, challenge, relying_party(request))
 
     def _own_key(
         self, user: Any, credential: structs.AuthenticationCredential
@@ -257,6 +265,82 @@ class WebAuthn(Factor):
         if handle is not None and not secrets.compare_digest(handle, bytes(device.user_handle)):
             raise _invalid("unknown_credential", reason="user_handle_mismatch")
         return device
+
+
+# --- passkey login (a discoverable credential, found by the browser, no user known yet) ------
+
+
+def passkey_login_options(request: HttpRequest) -> dict[str, Any]:
+    """Options for ``navigator.credentials.get()`` with no allowCredentials and UV required."""
+    rp = relying_party(request)
+    options = generate_authentication_options(
+        rp_id=rp.id,
+        allow_credentials=[],
+        # WA-07: the passkey is the whole login, so it must be multi-factor by itself.
+        user_verification=structs.UserVerificationRequirement.REQUIRED,
+    )
+    _store_challenge(request, PASSKEY, None, options.challenge)
+    return options_to_json_dict(options)
+
+
+@dataclass(frozen=True)
+class PasskeyAssertion:
+    """A passkey login's assertion, read and matched to its credential but not yet verified."""
+
+    device: WebAuthnCredential
+    credential: structs.AuthenticationCredential
+    challenge: bytes
+
+
+def find_passkey(request: HttpRequest, response: str) -> PasskeyAssertion:
+    """Spend the stored passkey challenge and find the credential the assertion names.
+
+    Raises ``InvalidCode`` while no user is known yet (expired challenge, unreadable response,
+    unknown credential); ``verify_passkey`` then does the checks that need the credential.
+    """
+    challenge = base64url_to_bytes(_pop_challenge(request, PASSKEY, None)["challenge"])
+    credential = _parse(parse_assertion, response)
+    device = (
+        WebAuthnCredential.objects.filter(credential_id=credential.raw_id, confirmed=True)
+        .select_related("user")
+        .first()
+    )
+    if device is None:
+        raise _invalid("unknown_passkey")
+    return PasskeyAssertion(device, credential, challenge)
+
+
+def verify_passkey(assertion: PasskeyAssertion, request: HttpRequest) -> WebAuthnCredential:
+    """Verify a passkey login's assertion with user verification required, and spend it."""
+    device, credential = assertion.device, assertion.credential
+    # WA-12: with no allowCredentials the user handle is what names the account; it must be
+    # there, and be the one this credential was created with.
+    handle = credential.response.user_handle
+    if handle is None or not secrets.compare_digest(handle, bytes(device.user_handle)):
+        raise _invalid("rejected", reason="user_handle_mismatch")
+    rp = replace(
+        relying_party(request), user_verification=structs.UserVerificationRequirement.REQUIRED
+    )
+    return _verify_and_spend(device, credential, assertion.challenge, rp)
+
+
+# --- shared by both ways to sign in ---------------------------------------------------------
+
+
+def _verify_and_spend(
+    device: WebAuthnCredential,
+    credential: structs.AuthenticationCredential,
+    challenge: bytes,
+    rp: RelyingParty,
+) -> WebAuthnCredential:
+    marker = hashlib.sha256(challenge).hexdigest()
+    if device.last_challenge == marker:
+        raise _invalid("replayed")
+    verified = _check_assertion(device, credential, challenge, rp)
+    # WA-08: backup eligibility is fixed when the credential is created.
+    if _multi_device(verified) != device.backup_eligible:
+        raise _invalid("rejected", reason="backup_eligibility_changed")
+    return _spend(device, verified, marker)
 
 
 def _spend(

@@ -1,5 +1,7 @@
 """Pages for security keys and passkeys; the browser side is mfa_app/static/mfa_app/webauthn.js."""
 
+from typing import Any
+
 from django import forms
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
@@ -19,12 +21,15 @@ NO_RESPONSE = _(
 )
 
 
-def _response_field() -> forms.CharField:
+def response_field(required_message: Any = NO_RESPONSE) -> forms.CharField:
     return forms.CharField(
         widget=forms.HiddenInput,
         max_length=MAX_RESPONSE_LENGTH,
-        error_messages={"required": NO_RESPONSE, "max_length": MESSAGES["malformed"]},
+        error_messages={"required": required_message, "max_length": MESSAGES["malformed"]},
     )
+
+
+PASSKEY_NAME = _("Passkey")
 
 
 class WebAuthnEnrollForm(forms.Form):
@@ -37,7 +42,15 @@ class WebAuthnEnrollForm(forms.Form):
         ),
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
-    credential = _response_field()
+    passkey = forms.BooleanField(
+        label=_("Use as a passkey (sign in without a password)"),
+        required=False,
+        help_text=_(
+            "Your device keeps the passkey and asks for your fingerprint, face, PIN or screen "
+            "lock each time, so it can sign you in on its own."
+        ),
+    )
+    credential = response_field()
 
     def clean_name(self) -> str:
         return self.cleaned_data["name"].strip()
@@ -46,7 +59,7 @@ class WebAuthnEnrollForm(forms.Form):
 class WebAuthnAnswerForm(forms.Form):
     """The challenge form for a security key: the assertion's JSON arrives as the ``code``."""
 
-    code = _response_field()
+    code = response_field()
 
 
 class WebAuthnEnrollView(EnrollmentMixin, View):
@@ -65,7 +78,8 @@ class WebAuthnEnrollView(EnrollmentMixin, View):
                         self.user,
                         form.cleaned_data["credential"],
                         request,
-                        name=form.cleaned_data["name"],
+                        name=form.cleaned_data["name"]
+                        or (str(PASSKEY_NAME) if form.cleaned_data["passkey"] else ""),
                     )
                     self.close_pending(FactorType.WEBAUTHN)
             except errors.ChallengeExpired as exc:

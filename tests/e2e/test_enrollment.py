@@ -48,7 +48,7 @@ def test_enroll_totp_from_the_security_page_then_sign_in_with_it(page, shot, app
     expect(page.get_by_text("You have not added a factor yet.")).to_be_visible()
     shot("security-off")
 
-    page.get_by_role("link", name="Add Authenticator app").click()
+    page.get_by_role("link", name="Add authenticator app").click()
     expect(page).to_have_url(path_is("/mfa/enroll/totp/"))
     expect(page.get_by_role("heading", name="Set up an authenticator app")).to_be_visible()
     expect(page.locator(".mfa-qr-box svg")).to_be_visible()

@@ -1,24 +1,11 @@
-// Security keys and passkeys. The page embeds the server's options (json_script) and a form
+// Security keys and passkeys. A page embeds the server's options (json_script) and a form
 // with a hidden field; this file runs navigator.credentials.create() or .get() and posts the
 // result in that field, so the form's CSRF token and the server's checks apply as usual.
+// The passkey login form (form[data-passkey-login]) fetches its options when its button is
+// pressed instead, so that a login page does not start a challenge for every visitor.
 // Every message lives in the page, already translated: this file only shows or hides them.
 (function () {
   "use strict";
-
-  var form = document.querySelector("form[data-webauthn]");
-  var optionsNode = document.getElementById("mfa-webauthn-options");
-  if (!form || !optionsNode) return;
-  var creating = form.getAttribute("data-webauthn") === "create";
-  var field = form.querySelector("[data-webauthn-response]");
-  var button = form.querySelector("[data-webauthn-start]");
-  var busy = false;
-
-  function show(name) {
-    var nodes = document.querySelectorAll("[data-webauthn-message]");
-    for (var i = 0; i < nodes.length; i++) {
-      nodes[i].hidden = nodes[i].getAttribute("data-webauthn-message") !== name;
-    }
-  }
 
   // --- base64url <-> ArrayBuffer ------------------------------------------------------------
 
@@ -46,7 +33,7 @@
     });
   }
 
-  function publicKeyOptions(json) {
+  function publicKeyOptions(json, creating) {
     var options = Object.assign({}, json, { challenge: toBuffer(json.challenge) });
     if (creating) {
       options.user = Object.assign({}, json.user, { id: toBuffer(json.user.id) });
@@ -59,7 +46,7 @@
 
   // The shape of PublicKeyCredential.toJSON(), built by hand: older browsers lack toJSON, and
   // some password-manager extensions return credentials whose toJSON is incomplete.
-  function credentialJSON(credential) {
+  function credentialJSON(credential, creating) {
     var response = credential.response;
     var json = {
       id: credential.id,
@@ -80,7 +67,7 @@
     return json;
   }
 
-  function failure(error) {
+  function failure(error, creating) {
     var name = error && error.name;
     // NotAllowedError covers both "cancelled" and "timed out": browsers do not tell them apart.
     if (name === "NotAllowedError" || name === "AbortError") return "cancelled";
@@ -88,39 +75,108 @@
     return "failed";
   }
 
-  // --- the ceremony -------------------------------------------------------------------------
+  var supported = !!(window.PublicKeyCredential && navigator.credentials);
 
-  if (!window.PublicKeyCredential || !navigator.credentials || !field) {
-    show("unsupported");
-    if (button) button.disabled = true;
-    return;
+  // One form: ``getOptions`` returns a promise of the options' JSON; ``adjust`` may change
+  // the options just before the browser gets them.
+  function ceremony(form, creating, getOptions, adjust) {
+    var field = form.querySelector("[data-webauthn-response]");
+    var button = form.querySelector("[data-webauthn-start]");
+    var busy = false;
+
+    function show(name) {
+      var nodes = form.querySelectorAll("[data-webauthn-message]");
+      for (var i = 0; i < nodes.length; i++) {
+        nodes[i].hidden = nodes[i].getAttribute("data-webauthn-message") !== name;
+      }
+    }
+
+    if (!supported || !field) {
+      // Passkey sign-in is an extra way in: where it cannot work, leave only the password form.
+      var block = form.hasAttribute("data-passkey-login") && form.closest("[data-passkey-block]");
+      if (block) {
+        block.hidden = true;
+        return;
+      }
+      show("unsupported");
+      if (button) button.disabled = true;
+      return;
+    }
+
+    // Coming back through the browser's history must not post an old response again.
+    window.addEventListener("pageshow", function () {
+      field.value = "";
+      busy = false;
+    });
+
+    form.addEventListener("submit", function (event) {
+      if (field.value) return; // The response is in: let the form post it.
+      event.preventDefault();
+      if (busy) return;
+      busy = true;
+      show("waiting");
+      getOptions()
+        .then(function (json) {
+          var publicKey = publicKeyOptions(json, creating);
+          if (adjust) adjust(publicKey);
+          return creating
+            ? navigator.credentials.create({ publicKey: publicKey })
+            : navigator.credentials.get({ publicKey: publicKey });
+        })
+        .then(function (credential) {
+          field.value = JSON.stringify(credentialJSON(credential, creating));
+          show("sending");
+          form.submit();
+        })
+        .catch(function (error) {
+          busy = false;
+          show(failure(error, creating));
+        });
+    });
   }
 
-  // Coming back through the browser's history must not post an old response again.
-  window.addEventListener("pageshow", function () {
-    field.value = "";
-    busy = false;
-  });
+  // --- a second factor, or adding a key: options embedded in the page -----------------------
 
-  form.addEventListener("submit", function (event) {
-    if (field.value) return; // The response is in: let the form post it.
-    event.preventDefault();
-    if (busy) return;
-    busy = true;
-    show("waiting");
-    var publicKey = publicKeyOptions(JSON.parse(optionsNode.textContent));
-    var call = creating
-      ? navigator.credentials.create({ publicKey: publicKey })
-      : navigator.credentials.get({ publicKey: publicKey });
-    call
-      .then(function (credential) {
-        field.value = JSON.stringify(credentialJSON(credential));
-        show("sending");
-        form.submit();
-      })
-      .catch(function (error) {
-        busy = false;
-        show(failure(error));
-      });
-  });
+  var form = document.querySelector("form[data-webauthn]");
+  var optionsNode = document.getElementById("mfa-webauthn-options");
+  if (form && optionsNode) {
+    var creating = form.getAttribute("data-webauthn") === "create";
+    var passkeyBox = form.querySelector("[data-webauthn-passkey]");
+    ceremony(
+      form,
+      creating,
+      function () {
+        return Promise.resolve(JSON.parse(optionsNode.textContent));
+      },
+      function (publicKey) {
+        // "Use as a passkey": a discoverable credential that verifies the user, so it can be
+        // the whole login. Otherwise spare security keys' few discoverable-credential slots.
+        if (creating && passkeyBox && passkeyBox.checked) {
+          publicKey.authenticatorSelection = Object.assign({}, publicKey.authenticatorSelection, {
+            residentKey: "required",
+            requireResidentKey: true,
+            userVerification: "required"
+          });
+        }
+      }
+    );
+  }
+
+  // --- sign in with a passkey: options fetched when the button is pressed -------------------
+
+  var loginForm = document.querySelector("form[data-passkey-login]");
+  if (loginForm) {
+    ceremony(loginForm, false, function () {
+      return window
+        .fetch(loginForm.getAttribute("data-options-url"), {
+          credentials: "same-origin",
+          headers: { Accept: "application/json" },
+          cache: "no-store"
+        })
+        .then(function (response) {
+          if (!response.ok) throw new Error("options");
+          return response.json();
+        });
+    });
+  }
 })();
