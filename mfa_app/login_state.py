@@ -26,6 +26,7 @@ from django_otp import login as otp_login
 
 from . import services
 from .conf import app_settings
+from .models import FactorType
 
 PENDING_KEY = "_mfa_pending"
 # When the user last proved who they are (login, MFA or re-authentication).
@@ -131,7 +132,7 @@ def complete_passkey(request: HttpRequest, user: Any, device: Any) -> None:
     """
     backends = settings.AUTHENTICATION_BACKENDS
     backend = MODEL_BACKEND if MODEL_BACKEND in backends else backends[0]
-    _login_verified(request, user, services.FactorType.WEBAUTHN, device, backend)
+    _login_verified(request, user, FactorType.WEBAUTHN, device, backend)
 
 
 def _login_verified(

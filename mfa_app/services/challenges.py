@@ -1,0 +1,160 @@
+"""Pending logins and their challenges: start, verify, count failures, end."""
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.http import HttpRequest
+from django.utils import timezone
+
+from .. import errors, events
+from ..conf import app_settings
+from ..factors import get_factor
+from ..models import (
+    Challenge,
+    FactorModel,
+)
+from .recovery_codes import _replace_recovery_codes
+from .status import CHALLENGE, RECOVERY, Kind, challenge_factor_types, recovery_codes_remaining
+
+# --- challenges -----------------------------------------------------------------------------
+
+
+def start_challenge(
+    user: Any, request: HttpRequest | None = None, reason: str = CHALLENGE
+) -> Challenge:
+    """Open the server-side record of a pending login (a challenge, or a forced enrollment)."""
+    now = timezone.now()
+    challenge = Challenge.objects.create(
+        user=user,
+        created_at=now,
+        expires_at=now + timedelta(seconds=app_settings.CHALLENGE_TIMEOUT),
+    )
+    events.record(Kind.CHALLENGED, user, request, challenge=str(challenge.pk), reason=reason)
+    return challenge
+
+
+def begin_challenge(user: Any, factor_type: str, request: HttpRequest) -> dict[str, Any]:
+    """Prepare an answer with ``factor_type`` (WebAuthn options); return what the page needs."""
+    if factor_type not in challenge_factor_types(user):
+        raise errors.FactorNotAllowed()
+    return get_factor(factor_type).begin_challenge(user, request)
+
+
+def is_pending(user: Any, challenge_id: Any) -> bool:
+    """Whether this pending login is still open: not finished, not ended by a password change."""
+    try:
+        return Challenge.objects.filter(
+            pk=challenge_id, user=user, verified_at__isnull=True
+        ).exists()
+    except (ValidationError, ValueError, TypeError):
+        return False
+
+
+def end_pending_logins(user: Any) -> None:
+    """End every unfinished login of ``user``: after a password change or an MFA reset."""
+    Challenge.objects.filter(user=user, verified_at__isnull=True).delete()
+
+
+def finish_enrollment(user: Any, challenge_id: Any, factor_type: str) -> bool:
+    """Close the pending login that had to enroll; ``False`` if it ended meanwhile."""
+    try:
+        closed = Challenge.objects.filter(
+            pk=challenge_id, user=user, verified_at__isnull=True, expires_at__gt=timezone.now()
+        ).update(verified_at=timezone.now(), factor_type=factor_type)
+    except (ValidationError, ValueError, TypeError):
+        return False
+    return closed == 1
+
+
+@dataclass
+class Verification:
+    challenge: Challenge
+    factor_type: str
+    device: FactorModel
+    new_recovery_codes: list[str] = field(default_factory=list)
+
+
+def verify_challenge(
+    user: Any, challenge_id: Any, factor_type: str, code: str, request: HttpRequest | None = None
+) -> Verification:
+    """Check ``code`` against the challenge; spend both on success, count a failure otherwise.
+
+    Raises ``FactorNotAllowed``, ``ChallengeExpired``, ``ChallengeAlreadyVerified``,
+    ``LockedOut`` or ``InvalidCode`` (with ``attempts_left`` in ``extra``).
+    """
+    if factor_type not in challenge_factor_types(user):
+        raise errors.FactorNotAllowed()
+    challenge = _live_challenge(user, challenge_id)
+    now = timezone.now()
+    rejection = None
+    with transaction.atomic():
+        try:
+            device = get_factor(factor_type).verify_answer(user, code, request)
+        except errors.InvalidCode as exc:
+            device, rejection = None, exc
+        if device is not None:
+            won = Challenge.objects.filter(
+                pk=challenge.pk,
+                verified_at__isnull=True,
+                failures__lt=app_settings.MAX_ATTEMPTS,
+                expires_at__gt=now,
+            ).update(verified_at=now, factor_type=factor_type)
+            if not won:
+                # The challenge ended meanwhile (another request won, or it expired or locked):
+                # raising rolls back, so the code stays unspent.
+                _live_challenge(user, challenge.pk)
+                raise errors.ChallengeAlreadyVerified()
+    if device is None:
+        _count_failure(user, challenge, factor_type, request, rejection)
+    events.record(Kind.VERIFIED, user, request, factor_type=factor_type)
+    verification = Verification(challenge, factor_type, device)
+    if factor_type == RECOVERY:
+        remaining = recovery_codes_remaining(user)
+        events.record(
+            Kind.RECOVERY_CODE_USED, user, request, factor_type=RECOVERY, remaining=remaining
+        )
+        if remaining == 0:
+            verification.new_recovery_codes = _replace_recovery_codes(user, request)
+    return verification
+
+
+def _live_challenge(user: Any, challenge_id: Any) -> Challenge:
+    try:
+        challenge = Challenge.objects.get(pk=challenge_id, user=user)
+    except (Challenge.DoesNotExist, ValidationError, ValueError, TypeError) as exc:
+        raise errors.ChallengeExpired() from exc
+    if challenge.verified_at is not None:
+        raise errors.ChallengeAlreadyVerified()
+    if challenge.failures >= app_settings.MAX_ATTEMPTS:
+        raise errors.LockedOut()
+    if challenge.expires_at <= timezone.now():
+        raise errors.ChallengeExpired()
+    return challenge
+
+
+def _count_failure(
+    user: Any,
+    challenge: Challenge,
+    factor_type: str,
+    request: Any,
+    rejection: errors.InvalidCode | None = None,
+) -> None:
+    counted = Challenge.objects.filter(pk=challenge.pk, verified_at__isnull=True).update(
+        failures=F("failures") + 1
+    )
+    if not counted:
+        # A concurrent request with the same code won: this one lost a race, not a guess.
+        _live_challenge(user, challenge.pk)
+    failures = Challenge.objects.values_list("failures", flat=True).get(pk=challenge.pk)
+    # The factor's reason for refusing (e.g. a WebAuthn counter that went back) goes on record.
+    details = rejection.extra if rejection is not None else {}
+    events.record(Kind.FAILED, user, request, factor_type=factor_type, failures=failures, **details)
+    if failures >= app_settings.MAX_ATTEMPTS:
+        events.record(Kind.LOCKED_OUT, user, request, factor_type=factor_type, failures=failures)
+        raise errors.LockedOut()
+    message = rejection.message if rejection is not None else None
+    raise errors.InvalidCode(message, attempts_left=app_settings.MAX_ATTEMPTS - failures)
