@@ -37,9 +37,14 @@ def start_challenge(
     return challenge
 
 
-def begin_challenge(user: Any, factor_type: str, request: HttpRequest) -> dict[str, Any]:
-    """Prepare an answer with ``factor_type`` (WebAuthn options); return what the page needs."""
-    if factor_type not in challenge_factor_types(user):
+def begin_challenge(
+    user: Any, factor_type: str, request: HttpRequest, factor_types: list[str] | None = None
+) -> dict[str, Any]:
+    """Prepare an answer with ``factor_type`` (WebAuthn options); return what the page needs.
+
+    ``factor_types``: ``challenge_factor_types(user)`` when the caller has it already.
+    """
+    if factor_type not in (factor_types or challenge_factor_types(user)):
         raise errors.FactorNotAllowed()
     return get_factor(factor_type).begin_challenge(user, request)
 

@@ -93,7 +93,9 @@ class ChallengeView(View):
             "other_factors": others,
             "expires_at": int(self.pending.expires_at),
             # Factor-specific setup, such as WebAuthn options with a fresh challenge.
-            **services.begin_challenge(self.user, self.factor_type, self.request),
+            **services.begin_challenge(
+                self.user, self.factor_type, self.request, self.factor_types
+            ),
             **extra,
         }
         return render(self.request, self.template_name, context, status=400 if form.errors else 200)
