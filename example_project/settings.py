@@ -98,3 +98,10 @@ SESSION_COOKIE_HTTPONLY = True
 # mfa_app: the example's own organisations are the tenants.
 MFA_TENANT_MODEL = "accounts.Organization"
 MFA_TENANT_RESOLVER = "example_project.accounts.tenants.organization_for"
+
+# Text messages: printed to the console here. In production, Twilio:
+#   MFA_SMS_BACKEND = "mfa_app.senders.twilio.TwilioBackend"
+#   MFA_TWILIO_ACCOUNT_SID, MFA_TWILIO_AUTH_TOKEN and MFA_TWILIO_MESSAGING_SERVICE_SID from env.
+MFA_SMS_BACKEND = "mfa_app.senders.console.ConsoleBackend"
+# Numbers typed without a country code are read as US numbers.
+PHONENUMBER_DEFAULT_REGION = "US"

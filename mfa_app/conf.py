@@ -33,6 +33,24 @@ DEFAULTS: dict[str, Any] = {
     # "required" also demands a PIN or biometric on the key at every use (WA-07); as a second
     # factor after the password, "preferred" lets simple security keys work.
     "WEBAUTHN_USER_VERIFICATION": "preferred",
+    # Codes sent by SMS or email: seconds each is valid, seconds before another may be sent to
+    # the same destination, and sends allowed per user and per destination in 24 hours
+    # (each text message costs money: SMS pumping fraud sends many).
+    "CODE_TIMEOUT": 600,
+    "CODE_RESEND_COOLDOWN": 30,
+    "CODE_SENDS_PER_USER_PER_DAY": 10,
+    "CODE_SENDS_PER_DESTINATION_PER_DAY": 10,
+    # Dotted path of the class that sends text messages, like Django's EMAIL_BACKEND.
+    "SMS_BACKEND": "mfa_app.senders.twilio.TwilioBackend",
+    # ISO 3166 regions whose numbers may enroll (``None``: any); stops texts to costly regions.
+    "SMS_ALLOWED_REGIONS": None,
+    # The Twilio backend: credentials, and either a From number or a Messaging Service SID.
+    # TWILIO_HTTP_CLIENT: dotted path of a ``twilio.http.HttpClient`` subclass (proxies, timeouts).
+    "TWILIO_ACCOUNT_SID": "",
+    "TWILIO_AUTH_TOKEN": "",
+    "TWILIO_FROM_NUMBER": "",
+    "TWILIO_MESSAGING_SERVICE_SID": "",
+    "TWILIO_HTTP_CLIENT": None,
 }
 
 

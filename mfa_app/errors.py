@@ -15,6 +15,12 @@ MESSAGES = {
     ),
     "recovery_codes_disabled": _("Recovery codes are turned off for your account."),
     "reauthentication_required": _("Please confirm it is you before making this change."),
+    "invalid_phone_number": _("Enter a valid mobile phone number."),
+    "invalid_email_address": _("Your account has no valid email address to send a code to."),
+    "rate_limited": _("Too many requests. Please wait and try again."),
+    "delivery_failed": _("We could not send the code. Please try again later."),
+    "already_enrolled": _("You already use this for two-step verification."),
+    "invalid_name": _("Enter a name of at most %(max_length)s characters."),
 }
 
 
@@ -23,7 +29,11 @@ class MFAError(Exception):
     status = 400
 
     def __init__(self, message: str | None = None, **extra: object) -> None:
-        self.message = message or str(MESSAGES.get(self.code, self.code))
+        if message is None:
+            message = str(MESSAGES.get(self.code, self.code))
+            # Default messages may name a value from ``extra``, such as a length limit.
+            message = message % extra if "%(" in message else message
+        self.message = message
         self.extra = extra
         super().__init__(self.message)
 
@@ -64,3 +74,34 @@ class LastFactorRequired(MFAError):
 class RecoveryCodesDisabled(MFAError):
     code = "recovery_codes_disabled"
     status = 403
+
+
+class InvalidPhoneNumber(MFAError):
+    code = "invalid_phone_number"
+
+
+class InvalidEmailAddress(MFAError):
+    code = "invalid_email_address"
+
+
+class RateLimited(MFAError):
+    """Too many attempts or sends; ``extra["retry_after"]`` says how many seconds to wait."""
+
+    code = "rate_limited"
+    status = 429
+
+
+class DeliveryFailed(MFAError):
+    """The SMS or email provider did not take the message; nothing was saved or spent."""
+
+    code = "delivery_failed"
+    status = 502
+
+
+class AlreadyEnrolled(MFAError):
+    code = "already_enrolled"
+    status = 409
+
+
+class InvalidName(MFAError):
+    code = "invalid_name"

@@ -14,6 +14,7 @@ Kind = MFAEvent.Kind
 SIGNALS = {
     Kind.ENROLLED: signals.factor_enrolled,
     Kind.CHALLENGED: signals.challenge_started,
+    Kind.CODE_SENT: signals.code_sent,
     Kind.VERIFIED: signals.challenge_passed,
     Kind.FAILED: signals.challenge_failed,
     Kind.LOCKED_OUT: signals.locked_out,

@@ -1,5 +1,10 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from phonenumber_field.formfields import PhoneNumberField
+
+from . import errors
+from .factors import get_factor
+from .models import FactorType
 
 
 class CodeForm(forms.Form):
@@ -39,3 +44,29 @@ class ReauthenticateForm(forms.Form):
         if not data.get("password") and not data.get("code"):
             raise forms.ValidationError(_("Enter your password or a code."))
         return data
+
+
+class PhoneNumberForm(forms.Form):
+    destination = PhoneNumberField(
+        label=_("Mobile number"),
+        help_text=_("Include the country code if the number is not local, e.g. +44 7911 123456."),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "tel", "inputmode": "tel", "autofocus": True}
+        ),
+    )
+
+    def clean_destination(self) -> str:
+        """E.164, and a number that can receive texts here (the SMS factor's rules)."""
+        try:
+            return get_factor(FactorType.SMS).clean_destination(self.cleaned_data["destination"])
+        except errors.MFAError as exc:
+            raise forms.ValidationError(exc.message, code=exc.code) from exc
+
+
+class RenameFactorForm(forms.Form):
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=64,
+        help_text=_("A name that tells you which device this is, e.g. “Work phone”."),
+        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "off"}),
+    )

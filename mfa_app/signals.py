@@ -9,6 +9,7 @@ from django.dispatch import Signal
 
 factor_enrolled = Signal()
 challenge_started = Signal()
+code_sent = Signal()
 challenge_passed = Signal()
 challenge_failed = Signal()
 locked_out = Signal()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import challenge, enroll, passkey, recovery, security, webauthn
+from .views import challenge, codes, enroll, passkey, recovery, security, webauthn
 
 app_name = "mfa_app"
 
@@ -9,6 +9,8 @@ urlpatterns = [
     path("challenge/cancel/", challenge.CancelView.as_view(), name="cancel"),
     path("enroll/", enroll.EnrollView.as_view(), name="enroll"),
     path("enroll/totp/", enroll.TOTPEnrollView.as_view(), name="enroll_totp"),
+    path("enroll/sms/", codes.SMSEnrollView.as_view(), name="enroll_sms"),
+    path("enroll/email/", codes.EmailEnrollView.as_view(), name="enroll_email"),
     path("passkey/login/", passkey.PasskeyLoginView.as_view(), name="passkey_login"),
     path("enroll/webauthn/", webauthn.WebAuthnEnrollView.as_view(), name="enroll_webauthn"),
     path(
@@ -26,6 +28,16 @@ urlpatterns = [
         "factors/<str:factor_type>/<str:pk>/remove/",
         security.RemoveFactorView.as_view(),
         name="remove_factor",
+    ),
+    path(
+        "factors/<str:factor_type>/<str:pk>/rename/",
+        security.RenameFactorView.as_view(),
+        name="rename_factor",
+    ),
+    path(
+        "factors/<str:factor_type>/<str:pk>/primary/",
+        security.SetPrimaryFactorView.as_view(),
+        name="set_primary_factor",
     ),
     path("reauthenticate/", security.ReauthenticateView.as_view(), name="reauthenticate"),
 ]

@@ -14,6 +14,16 @@ def _fresh_policy(db):
     return ApplicationPolicy.load()
 
 
+@pytest.fixture(autouse=True)
+def sms_outbox():
+    """Text messages sent through the locmem backend during this test, oldest first."""
+    from mfa_app import senders
+
+    senders.outbox.clear()
+    yield senders.outbox
+    senders.outbox.clear()
+
+
 @pytest.fixture
 def app_policy(_fresh_policy):
     return _fresh_policy

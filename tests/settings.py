@@ -13,3 +13,4 @@ CUSTOM_USER = os.environ.get("MFA_TEST_CUSTOM_USER") == "1"
 if CUSTOM_USER:
     INSTALLED_APPS = [*INSTALLED_APPS, "tests.custom_user"]
     AUTH_USER_MODEL = "custom_user.EmailUser"
+MFA_SMS_BACKEND = "mfa_app.senders.locmem.LocMemBackend"

@@ -4,7 +4,7 @@ from typing import Any, ClassVar
 
 from django.db.models import QuerySet
 
-from ..models import FactorModel
+from ..models import Challenge, FactorModel
 
 
 class Factor:
@@ -19,6 +19,9 @@ class Factor:
     model: ClassVar[type[FactorModel]]
     # Recovery codes are a fallback: they neither enable MFA nor count as a factor.
     is_fallback: ClassVar[bool] = False
+    # At a challenge, each factor of this type is its own choice (each phone gets its own code);
+    # otherwise one choice covers them all (any authenticator app's code is accepted).
+    per_device: ClassVar[bool] = False
 
     def devices(self, user: Any) -> QuerySet:
         return self.model.objects.filter(user=user, confirmed=True)
@@ -26,11 +29,23 @@ class Factor:
     def verify(self, user: Any, code: str) -> FactorModel | None:
         raise NotImplementedError
 
-    def begin_challenge(self, user: Any, request: Any) -> dict[str, Any]:
-        """Prepare the user's answer (send a code, build WebAuthn options); return page context."""
+    def begin_challenge(
+        self,
+        user: Any,
+        request: Any,
+        *,
+        challenge: Challenge | None = None,
+        device: FactorModel | None = None,
+    ) -> dict[str, Any]:
+        """Prepare the user's answer (send a code, build WebAuthn options); return page context.
+
+        ``device`` is the factor the user picked, for factors that answer one at a time (SMS).
+        """
         return {}
 
-    def verify_answer(self, user: Any, code: str, request: Any) -> FactorModel | None:
+    def verify_answer(
+        self, user: Any, code: str, request: Any, challenge: Challenge | None = None
+    ) -> FactorModel | None:
         """Check the answer to ``begin_challenge``; may raise ``InvalidCode`` to say why not."""
         return self.verify(user, code)
 

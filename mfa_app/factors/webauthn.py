@@ -238,7 +238,7 @@ class WebAuthn(Factor):
         # An assertion is only good for a challenge stored by begin_challenge in a session.
         return None
 
-    def begin_challenge(self, user: Any, request: HttpRequest) -> dict[str, Any]:
+    def begin_challenge(self, user: Any, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
         rp = relying_party(request)
         options = generate_authentication_options(
             rp_id=rp.id,
@@ -248,7 +248,9 @@ class WebAuthn(Factor):
         _store_challenge(request, AUTHENTICATE, user, options.challenge)
         return {"webauthn_options": options_to_json_dict(options)}
 
-    def verify_answer(self, user: Any, code: str, request: Any) -> WebAuthnCredential:
+    def verify_answer(
+        self, user: Any, code: str, request: Any, challenge: Any = None
+    ) -> WebAuthnCredential:
         challenge = base64url_to_bytes(_pop_challenge(request, AUTHENTICATE, user)["challenge"])
         credential = _parse(parse_assertion, code)
         device = self._own_key(user, credential)

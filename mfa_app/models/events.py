@@ -9,6 +9,7 @@ class MFAEvent(models.Model):
     class Kind(models.TextChoices):
         ENROLLED = "enrolled", _("Factor enrolled")
         CHALLENGED = "challenged", _("Challenge started")
+        CODE_SENT = "code_sent", _("Code sent")
         VERIFIED = "verified", _("Challenge passed")
         FAILED = "failed", _("Wrong code")
         LOCKED_OUT = "locked_out", _("Too many wrong codes")

@@ -1,6 +1,9 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_otp.models import Device, TimestampMixin
+from phonenumber_field.modelfields import PhoneNumberField
+
+from ..masking import mask_email, mask_phone
 
 
 class FactorModel(TimestampMixin, Device):
@@ -10,6 +13,11 @@ class FactorModel(TimestampMixin, Device):
 
     class Meta:
         abstract = True
+
+    @property
+    def masked_destination(self) -> str:
+        """Where codes go, as the user may be shown it; empty for factors that send nothing."""
+        return ""
 
 
 class TOTPFactor(FactorModel):
@@ -47,6 +55,40 @@ class WebAuthnCredential(FactorModel):
     class Meta:
         verbose_name = _("security key or passkey")
         verbose_name_plural = _("security keys and passkeys")
+
+
+class SMSFactor(FactorModel):
+    """A phone that receives codes by text message, confirmed by a code sent to it."""
+
+    number = PhoneNumberField(_("phone number"))
+
+    class Meta:
+        verbose_name = _("phone (SMS)")
+        verbose_name_plural = _("phones (SMS)")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "number"], name="mfa_app_one_sms_per_number")
+        ]
+
+    @property
+    def masked_destination(self) -> str:
+        return mask_phone(str(self.number))
+
+
+class EmailFactor(FactorModel):
+    """A mailbox that receives codes, confirmed by a code sent to it."""
+
+    email = models.EmailField(_("email address"))
+
+    class Meta:
+        verbose_name = _("email address")
+        verbose_name_plural = _("email addresses")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "email"], name="mfa_app_one_email_per_address")
+        ]
+
+    @property
+    def masked_destination(self) -> str:
+        return mask_email(self.email)
 
 
 class RecoveryCodeSet(FactorModel):

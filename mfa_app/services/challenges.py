@@ -18,7 +18,14 @@ from ..models import (
     FactorModel,
 )
 from .recovery_codes import _replace_recovery_codes
-from .status import CHALLENGE, RECOVERY, Kind, challenge_factor_types, recovery_codes_remaining
+from .status import (
+    CHALLENGE,
+    RECOVERY,
+    Kind,
+    challenge_factor_types,
+    get_user_factor,
+    recovery_codes_remaining,
+)
 
 # --- challenges -----------------------------------------------------------------------------
 
@@ -38,15 +45,48 @@ def start_challenge(
 
 
 def begin_challenge(
-    user: Any, factor_type: str, request: HttpRequest, factor_types: list[str] | None = None
+    user: Any,
+    factor_type: str,
+    request: HttpRequest,
+    factor_types: list[str] | None = None,
+    *,
+    challenge_id: Any = None,
+    device_id: Any = None,
 ) -> dict[str, Any]:
-    """Prepare an answer with ``factor_type`` (WebAuthn options); return what the page needs.
+    """Prepare an answer with ``factor_type``; return what the page needs.
 
+    WebAuthn gets fresh options. An SMS or email factor (``device_id``) is sent a code unless
+    this sign-in already sent it one that still works; a refused send is reported in the context
+    (``send_error``, ``retry_after``) rather than raised, so the page can still be shown.
     ``factor_types``: ``challenge_factor_types(user)`` when the caller has it already.
     """
     if factor_type not in (factor_types or challenge_factor_types(user)):
         raise errors.FactorNotAllowed()
-    return get_factor(factor_type).begin_challenge(user, request)
+    factor = get_factor(factor_type)
+    if not factor.per_device:
+        return factor.begin_challenge(user, request)
+    challenge = _live_challenge(user, challenge_id)
+    device = get_user_factor(user, factor_type, device_id)
+    return factor.begin_challenge(user, request, challenge=challenge, device=device)
+
+
+def send_challenge_code(
+    user: Any, challenge_id: Any, factor_type: str, device_id: Any, request: HttpRequest | None
+) -> FactorModel:
+    """Send (again) a code to one of the user's SMS or email factors for this sign-in.
+
+    The new code replaces the previous one. Raises ``FactorNotAllowed``, ``FactorNotFound``,
+    the challenge's errors, ``RateLimited``, ``DeliveryFailed``.
+    """
+    if factor_type not in challenge_factor_types(user):
+        raise errors.FactorNotAllowed()
+    factor = get_factor(factor_type)
+    if not factor.per_device:
+        raise errors.FactorNotFound()
+    challenge = _live_challenge(user, challenge_id)
+    device = get_user_factor(user, factor_type, device_id)
+    factor.send(user, factor.destination(device), request, challenge=challenge, device=device)
+    return device
 
 
 def is_pending(user: Any, challenge_id: Any) -> bool:
@@ -98,7 +138,7 @@ def verify_challenge(
     rejection = None
     with transaction.atomic():
         try:
-            device = get_factor(factor_type).verify_answer(user, code, request)
+            device = get_factor(factor_type).verify_answer(user, code, request, challenge)
         except errors.InvalidCode as exc:
             device, rejection = None, exc
         if device is not None:

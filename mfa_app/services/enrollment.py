@@ -1,5 +1,6 @@
-"""Adding factors: TOTP and WebAuthn enrollment, passkey sign-in."""
+"""Adding factors: TOTP, WebAuthn, SMS and email enrollment; passkey sign-in."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,7 +11,10 @@ from .. import errors, events
 from ..factors import get_factor
 from ..factors import totp as totp_factor
 from ..factors import webauthn as webauthn_factor
+from ..factors.codes import CodeFactor
+from ..masking import mask_destination
 from ..models import (
+    FactorModel,
     FactorType,
     TOTPFactor,
     WebAuthnCredential,
@@ -59,6 +63,77 @@ def enroll_totp(
         )
     events.record(Kind.ENROLLED, user, request, factor_type=FactorType.TOTP)
     return device
+
+
+def send_enrollment_code(
+    user: Any, factor_type: str, destination: Any, request: HttpRequest | None = None
+) -> str:
+    """Send a code to a number (SMS) or the account's address (email) the user wants to add.
+
+    Returns the canonical destination (E.164, the address), which ``enroll_code_factor`` needs.
+    The new code replaces any earlier enrollment code of this type. Raises
+    ``FactorNotAllowed``, ``InvalidPhoneNumber``, ``InvalidEmailAddress``, ``AlreadyEnrolled``,
+    ``RateLimited``, ``DeliveryFailed``; nothing is saved until the code comes back.
+    """
+    _require_allowed(user, factor_type)
+    factor = _code_factor(factor_type)
+    destination = factor.clean_destination(destination, user)
+    if factor.devices(user).filter(**{factor.destination_field: destination}).exists():
+        raise errors.AlreadyEnrolled()
+    factor.send(user, destination, request)
+    return destination
+
+
+def enroll_code_factor(
+    user: Any,
+    factor_type: str,
+    destination: str,
+    code: str,
+    request: HttpRequest | None = None,
+    *,
+    name: str = "",
+    then: Callable[[], None] | None = None,
+) -> FactorModel:
+    """Save the SMS or email factor once ``code``, sent by ``send_enrollment_code``, comes back.
+
+    A wrong code counts against that send (5 and it is void: send a new one). ``then`` runs in
+    the transaction that saves the factor; if it raises, nothing is saved or spent.
+    """
+    _require_allowed(user, factor_type)
+    factor = _code_factor(factor_type)
+    sent = factor.live_code(user, destination=destination)
+    if not factor.matches(sent, code):
+        raise factor.count_failure(sent)
+    try:
+        with transaction.atomic():
+            if not factor.spend(sent):
+                raise errors.InvalidCode()
+            device = factor.model.objects.create(
+                user=user,
+                name=name or _default_name(factor, destination),
+                confirmed=True,
+                is_primary=not list_factors(user),
+                **{factor.destination_field: destination},
+            )
+            if then is not None:
+                then()
+    except IntegrityError as exc:
+        # Added by a concurrent request since the code was sent.
+        raise errors.AlreadyEnrolled() from exc
+    events.record(Kind.ENROLLED, user, request, factor_type=factor_type)
+    return device
+
+
+def _code_factor(factor_type: str) -> CodeFactor:
+    factor = get_factor(factor_type)
+    if not isinstance(factor, CodeFactor):
+        raise errors.FactorNotAllowed()
+    return factor
+
+
+def _default_name(factor: CodeFactor, destination: str) -> str:
+    # "Text message ***-***-2671": tells two phones apart without spelling the number out.
+    return f"{factor.label} {mask_destination(destination)}"
 
 
 def webauthn_registration_options(user: Any, request: HttpRequest) -> dict[str, Any]:

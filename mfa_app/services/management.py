@@ -10,26 +10,13 @@ from ..factors import get_factor, registered_factors
 from ..models import (
     FactorModel,
     RecoveryCodeSet,
+    SentCode,
 )
 from ..policy import policy_for
 from .challenges import end_pending_logins
 from .status import Kind, active_factors, factor_type_of, list_factors
 
 # --- removal and reset ----------------------------------------------------------------------
-
-
-def get_user_factor(user: Any, factor_type: str, pk: Any) -> FactorModel:
-    """Find one of ``user``'s own factors; anything else (another user's, a typo) is not found."""
-    try:
-        factor = get_factor(factor_type)
-    except KeyError as exc:
-        raise errors.FactorNotFound() from exc
-    device = None
-    if not factor.is_fallback and str(pk).isdigit():
-        device = factor.devices(user).filter(pk=int(pk)).first()
-    if device is None:
-        raise errors.FactorNotFound()
-    return device
 
 
 def remove_factor(user: Any, device: FactorModel, request: HttpRequest | None = None) -> None:
@@ -49,11 +36,34 @@ def remove_factor(user: Any, device: FactorModel, request: HttpRequest | None = 
     events.record(Kind.FACTOR_REMOVED, user, request, factor_type=factor_type)
 
 
+def rename_factor(user: Any, device: FactorModel, name: str) -> FactorModel:
+    """Give one of ``user``'s factors a new label (the user's own words, shown only to them)."""
+    name = " ".join(str(name).split())
+    max_length = type(device)._meta.get_field("name").max_length
+    if not name or len(name) > max_length:
+        raise errors.InvalidName(max_length=max_length)
+    type(device).objects.filter(pk=device.pk, user=user).update(name=name)
+    device.name = name
+    return device
+
+
+def set_primary_factor(user: Any, device: FactorModel) -> FactorModel:
+    """Make ``device`` the factor a challenge offers first; no other stays primary."""
+    with transaction.atomic():
+        for factor in registered_factors():
+            if not factor.is_fallback:
+                factor.model.objects.filter(user=user, is_primary=True).update(is_primary=False)
+        type(device).objects.filter(pk=device.pk, user=user).update(is_primary=True)
+    device.is_primary = True
+    return device
+
+
 def reset_mfa(user: Any, actor: Any = None, request: HttpRequest | None = None) -> None:
     """Remove every factor and recovery code: the user enrolls again at the next login."""
     with transaction.atomic():
         for factor in registered_factors():
             factor.model.objects.filter(user=user).delete()
+        SentCode.objects.filter(user=user).delete()
         end_pending_logins(user)
     events.record(Kind.RESET, user, request, actor=actor)
 

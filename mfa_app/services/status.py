@@ -5,7 +5,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from .. import events
+from .. import errors, events
 from ..conf import app_settings
 from ..factors import get_factor, registered_factors
 from ..factors.recovery import Recovery
@@ -42,6 +42,20 @@ def active_factors(user: Any, policy: EffectivePolicy | None = None) -> list[Fac
 
 def factor_type_of(device: FactorModel) -> str:
     return next(f.type for f in registered_factors() if isinstance(device, f.model))
+
+
+def get_user_factor(user: Any, factor_type: str, pk: Any) -> FactorModel:
+    """Find one of ``user``'s own factors; anything else (another user's, a typo) is not found."""
+    try:
+        factor = get_factor(factor_type)
+    except KeyError as exc:
+        raise errors.FactorNotFound() from exc
+    device = None
+    if not factor.is_fallback and str(pk).isdigit():
+        device = factor.devices(user).filter(pk=int(pk)).first()
+    if device is None:
+        raise errors.FactorNotFound()
+    return device
 
 
 def recovery_codes_remaining(user: Any) -> int:
@@ -81,10 +95,37 @@ def login_requirement(user: Any, backend: str = "") -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class ChallengeMethod:
+    """One way to answer a challenge: a factor type, or one device of a per-device type (SMS)."""
+
+    factor_type: str
+    device: FactorModel | None = None
+
+    @property
+    def device_id(self) -> str:
+        return str(self.device.pk) if self.device is not None else ""
+
+    @property
+    def destination(self) -> str:
+        return self.device.masked_destination if self.device is not None else ""
+
+
+def challenge_methods(user: Any, policy: EffectivePolicy | None = None) -> list[ChallengeMethod]:
+    """The ways the user can answer a challenge, the primary factor's first, recovery codes last."""
+    policy = policy or policy_for(user)
+    methods: dict[tuple[str, Any], ChallengeMethod] = {}
+    for device in active_factors(user, policy):
+        factor_type = factor_type_of(device)
+        if get_factor(factor_type).per_device:
+            methods[factor_type, device.pk] = ChallengeMethod(factor_type, device)
+        else:
+            methods.setdefault((factor_type, None), ChallengeMethod(factor_type))
+    if methods and policy.recovery_codes_enabled and get_factor(RECOVERY).devices(user).exists():
+        methods[RECOVERY, None] = ChallengeMethod(RECOVERY)
+    return list(methods.values())
+
+
 def challenge_factor_types(user: Any, policy: EffectivePolicy | None = None) -> list[str]:
     """Factor types the user can answer a challenge with, primary first."""
-    policy = policy or policy_for(user)
-    types = list(dict.fromkeys(factor_type_of(d) for d in active_factors(user, policy)))
-    if types and policy.recovery_codes_enabled and get_factor(RECOVERY).devices(user).exists():
-        types.append(RECOVERY)
-    return types
+    return list(dict.fromkeys(m.factor_type for m in challenge_methods(user, policy)))

@@ -1,9 +1,15 @@
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render, resolve_url
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.timesince import timeuntil
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views import View
 
 from .. import errors, login_state, services
@@ -21,6 +27,21 @@ def restart_login(request: HttpRequest, message: str) -> HttpResponseRedirect:
     return HttpResponseRedirect(resolve_url(app_settings.login_url))
 
 
+def switch_label(method: services.ChallengeMethod, current: str) -> str:
+    """The link text that switches the challenge page to ``method``."""
+    if method.factor_type == services.RECOVERY:
+        return _("Use a recovery code")
+    if method.factor_type == FactorType.WEBAUTHN:
+        return _("Use your security key or passkey")
+    if method.factor_type == FactorType.SMS:
+        return _("Text a code to %(to)s") % {"to": method.destination}
+    if method.factor_type == FactorType.EMAIL:
+        return _("Email a code to %(to)s") % {"to": method.destination}
+    if current == services.RECOVERY:
+        return _("Use a one-time code")
+    return _("Use your %(label)s") % {"label": get_factor(method.factor_type).label}
+
+
 class ChallengeView(View):
     """Ask a pending login for a code from one of the user's factors."""
 
@@ -36,13 +57,24 @@ class ChallengeView(View):
         self.user = login_state.pending_user(request)
         if pending.expired or self.user is None:
             return restart_login(request, errors.MESSAGES["challenge_expired"])
-        self.factor_types = services.challenge_factor_types(self.user)
-        if not self.factor_types:
+        self.methods = services.challenge_methods(self.user)
+        if not self.methods:
             return restart_login(request, errors.MESSAGES["factor_not_allowed"])
-        requested = request.POST.get("factor") or request.GET.get("factor")
-        self.factor_type = requested if requested in self.factor_types else self.factor_types[0]
-        self.tampered = requested is not None and requested not in self.factor_types
+        self.factor_types = list(dict.fromkeys(m.factor_type for m in self.methods))
+        self.method, self.tampered = self.chosen_method(request.POST or request.GET)
+        self.factor_type = self.method.factor_type
         return super().dispatch(request, *args, **kwargs)
+
+    def chosen_method(self, data: Any) -> tuple[services.ChallengeMethod, bool]:
+        """The method asked for, or the primary one; ``True`` if the ask was for none of ours."""
+        requested = data.get("factor")
+        if requested is None:
+            return self.methods[0], False
+        device_id = data.get("device", "")
+        for method in self.methods:
+            if method.factor_type == requested and method.device_id in ("", device_id):
+                return method, False
+        return self.methods[0], True
 
     def get(self, request: HttpRequest) -> HttpResponse:
         return self.render(self.make_form())
@@ -52,6 +84,8 @@ class ChallengeView(View):
         if self.tampered:
             form.add_error(None, errors.MESSAGES["factor_not_allowed"])
             return self.render(form)
+        if "resend" in request.POST and self.method.device is not None:
+            return self.resend(form)
         if not form.is_valid():
             return self.render(form)
         try:
@@ -75,30 +109,90 @@ class ChallengeView(View):
             return render_recovery_codes(request, verification.new_recovery_codes, next_url)
         return HttpResponseRedirect(next_url)
 
+    def resend(self, form: CodeForm | WebAuthnAnswerForm) -> HttpResponse:
+        """Send a new code to the chosen phone or address; the previous code stops working."""
+        try:
+            services.send_challenge_code(
+                self.user,
+                self.pending.challenge_id,
+                self.factor_type,
+                self.method.device_id,
+                self.request,
+            )
+        except (errors.LockedOut, errors.ChallengeExpired, errors.ChallengeAlreadyVerified) as exc:
+            return restart_login(self.request, exc.message)
+        except errors.MFAError as exc:
+            empty = self.make_form()
+            empty.add_error(None, resend_message(exc))
+            return self.render(empty)
+        messages.success(
+            self.request, _("We sent a new code to %(to)s.") % {"to": self.method.destination}
+        )
+        return HttpResponseRedirect(f"{self.request.path}?{self.method_query(self.method)}")
+
     def make_form(self, data: Any = None) -> CodeForm | WebAuthnAnswerForm:
         if self.factor_type == FactorType.WEBAUTHN:
             return WebAuthnAnswerForm(data)
         return CodeForm(data, numeric=self.factor_type != services.RECOVERY)
 
+    @staticmethod
+    def method_query(method: services.ChallengeMethod) -> str:
+        params = {"factor": method.factor_type}
+        if method.device is not None:
+            params["device"] = method.device_id
+        return urlencode(params)
+
     def render(self, form: CodeForm | WebAuthnAnswerForm, **extra: Any) -> HttpResponse:
         others = [
-            {"type": t, "label": get_factor(t).label}
-            for t in self.factor_types
-            if t != self.factor_type
+            {"query": self.method_query(m), "label": switch_label(m, self.factor_type)}
+            for m in self.methods
+            if m != self.method
         ]
+        # Factor-specific setup: WebAuthn options with a fresh challenge, or a code sent.
+        try:
+            setup = services.begin_challenge(
+                self.user,
+                self.factor_type,
+                self.request,
+                self.factor_types,
+                challenge_id=self.pending.challenge_id,
+                device_id=self.method.device_id,
+            )
+        except (errors.LockedOut, errors.ChallengeExpired, errors.ChallengeAlreadyVerified) as exc:
+            # Ended by a concurrent request (another tab) since this one started.
+            return restart_login(self.request, exc.message)
+        if setup.get("send_error"):
+            form.add_error(None, resend_message(setup["send_error"], setup.get("retry_after")))
         context = {
             "form": form,
+            "method": self.method,
             "factor_type": self.factor_type,
             "factor_label": get_factor(self.factor_type).label,
             "other_factors": others,
             "expires_at": int(self.pending.expires_at),
-            # Factor-specific setup, such as WebAuthn options with a fresh challenge.
-            **services.begin_challenge(
-                self.user, self.factor_type, self.request, self.factor_types
-            ),
+            **setup,
             **extra,
         }
         return render(self.request, self.template_name, context, status=400 if form.errors else 200)
+
+
+def resend_message(error: errors.MFAError | str, retry_after: int | None = None) -> str:
+    """Say why no code was sent and, when waiting helps, for how long."""
+    if isinstance(error, errors.MFAError):
+        retry_after = error.extra.get("retry_after")
+        error = error.message
+    if not retry_after:
+        return str(error)
+    if retry_after <= 90:
+        return ngettext(
+            "You can get a new code in %(seconds)d second.",
+            "You can get a new code in %(seconds)d seconds.",
+            retry_after,
+        ) % {"seconds": retry_after}
+    later = timeuntil(timezone.now() + timedelta(seconds=retry_after))
+    return _(
+        "No more codes can be sent for now. Try again in %(time)s, or use another way to sign in."
+    ) % {"time": later}
 
 
 class CancelView(View):

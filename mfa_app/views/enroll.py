@@ -19,6 +19,8 @@ SECRET_SESSION_KEY = "_mfa_totp_secret"  # noqa: S105 (a session key name)
 ENROLL_URLS = {
     FactorType.TOTP: "mfa_app:enroll_totp",
     FactorType.WEBAUTHN: "mfa_app:enroll_webauthn",
+    FactorType.SMS: "mfa_app:enroll_sms",
+    FactorType.EMAIL: "mfa_app:enroll_email",
 }
 
 

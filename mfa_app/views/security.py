@@ -12,7 +12,7 @@ from django.views import View
 from .. import errors, login_state, services
 from ..conf import app_settings
 from ..factors import get_factor
-from ..forms import ReauthenticateForm
+from ..forms import ReauthenticateForm, RenameFactorForm
 from .enroll import ENROLL_URLS
 from .mixins import MFAEnabledMixin, RecentAuthRequiredMixin
 
@@ -43,14 +43,58 @@ class SecurityView(LoginRequiredMixin, MFAEnabledMixin, View):
         return render(request, self.template_name, context)
 
 
-class RemoveFactorView(RecentAuthRequiredMixin, View):
-    template_name = "mfa_app/remove_factor.html"
+class OwnFactorMixin(MFAEnabledMixin):
+    """Views about one of the signed-in user's factors; anyone else's is not found."""
+
+    request: HttpRequest
 
     def get_device(self, factor_type: str, pk: str) -> Any:
+        self.get_policy(self.request.user)
         try:
             return services.get_user_factor(self.request.user, factor_type, pk)
         except errors.FactorNotFound as exc:
             raise Http404 from exc
+
+
+class RenameFactorView(LoginRequiredMixin, OwnFactorMixin, View):
+    template_name = "mfa_app/rename_factor.html"
+
+    def get(self, request: HttpRequest, factor_type: str, pk: str) -> HttpResponse:
+        device = self.get_device(factor_type, pk)
+        return self.render(device, RenameFactorForm(initial={"name": device.name}))
+
+    def post(self, request: HttpRequest, factor_type: str, pk: str) -> HttpResponse:
+        device = self.get_device(factor_type, pk)
+        form = RenameFactorForm(request.POST)
+        if form.is_valid():
+            try:
+                services.rename_factor(request.user, device, form.cleaned_data["name"])
+            except errors.InvalidName as exc:
+                form.add_error("name", exc.message)
+            else:
+                messages.success(request, _("Renamed to “%(name)s”.") % {"name": device.name})
+                return HttpResponseRedirect(reverse("mfa_app:security"))
+        return self.render(device, form)
+
+    def render(self, device: Any, form: RenameFactorForm) -> HttpResponse:
+        context = {"device": device, "form": form}
+        return render(self.request, self.template_name, context, status=400 if form.errors else 200)
+
+
+class SetPrimaryFactorView(LoginRequiredMixin, OwnFactorMixin, View):
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, factor_type: str, pk: str) -> HttpResponse:
+        device = self.get_device(factor_type, pk)
+        services.set_primary_factor(request.user, device)
+        messages.success(
+            request, _("“%(name)s” is now offered first when you sign in.") % {"name": device.name}
+        )
+        return HttpResponseRedirect(reverse("mfa_app:security"))
+
+
+class RemoveFactorView(RecentAuthRequiredMixin, OwnFactorMixin, View):
+    template_name = "mfa_app/remove_factor.html"
 
     def get(self, request: HttpRequest, factor_type: str, pk: str) -> HttpResponse:
         device = self.get_device(factor_type, pk)

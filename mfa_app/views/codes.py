@@ -1,0 +1,150 @@
+"""Adding a phone (SMS) or the account's email address: send a code, then confirm it."""
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views import View
+
+from .. import errors, services
+from ..conf import app_settings
+from ..factors.email import email_address_for
+from ..forms import CodeForm, PhoneNumberForm
+from ..masking import mask_destination
+from ..models import FactorType
+from .challenge import resend_message
+from .enroll import EnrollmentMixin
+
+SENT_SESSION_KEY = "_mfa_code_enrollment"
+
+
+class CodeEnrollView(EnrollmentMixin, View):
+    """Two steps on one URL: choose where the code goes and send it; enter the code."""
+
+    factor_type: str
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        if self.sent_to() is None or "change" in request.GET:
+            return self.render_destination(self.destination_form())
+        return self.render_code(CodeForm())
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        if "send" in request.POST:
+            return self.send(self.destination_form(request.POST))
+        destination = self.sent_to()
+        if destination is None:
+            return HttpResponseRedirect(request.path)
+        if "resend" in request.POST:
+            return self.resend(destination)
+        return self.confirm(destination, CodeForm(request.POST))
+
+    # --- steps ------------------------------------------------------------------------------
+
+    def send(self, form: forms.Form) -> HttpResponse:
+        if not form.is_valid():
+            return self.render_destination(form)
+        try:
+            destination = services.send_enrollment_code(
+                self.user, self.factor_type, form.cleaned_data.get("destination"), self.request
+            )
+        except errors.MFAError as exc:
+            form.add_error(None, resend_message(exc))
+            return self.render_destination(form)
+        self.request.session[SENT_SESSION_KEY] = {
+            "user": str(self.user.pk),
+            "type": self.factor_type,
+            "destination": destination,
+        }
+        return HttpResponseRedirect(self.request.path)
+
+    def resend(self, destination: str) -> HttpResponse:
+        try:
+            services.send_enrollment_code(self.user, self.factor_type, destination, self.request)
+        except errors.MFAError as exc:
+            form = CodeForm()
+            form.add_error(None, resend_message(exc))
+            return self.render_code(form)
+        messages.success(
+            self.request, _("We sent a new code to %(to)s.") % {"to": mask_destination(destination)}
+        )
+        return HttpResponseRedirect(self.request.path)
+
+    def confirm(self, destination: str, form: CodeForm) -> HttpResponse:
+        if not form.is_valid():
+            return self.render_code(form)
+        try:
+            device = services.enroll_code_factor(
+                self.user,
+                self.factor_type,
+                destination,
+                form.cleaned_data["code"],
+                self.request,
+                then=lambda: self.close_pending(self.factor_type),
+            )
+        except errors.ChallengeExpired as exc:
+            return self.restart(exc)
+        except errors.MFAError as exc:
+            form.add_error("code", exc.message)
+            return self.render_code(form, attempts_left=exc.extra.get("attempts_left"))
+        self.request.session.pop(SENT_SESSION_KEY, None)
+        return self.finish(self.factor_type, device)
+
+    # --- state and pages --------------------------------------------------------------------
+
+    def sent_to(self) -> str | None:
+        """Where this user's enrollment code went, if one was sent from this session."""
+        stored = self.request.session.get(SENT_SESSION_KEY)
+        if (
+            isinstance(stored, dict)
+            and stored.get("user") == str(self.user.pk)
+            and stored.get("type") == self.factor_type
+            and isinstance(stored.get("destination"), str)
+        ):
+            return stored["destination"]
+        return None
+
+    def destination_form(self, data: Any = None) -> forms.Form:
+        raise NotImplementedError
+
+    def render_destination(self, form: forms.Form) -> HttpResponse:
+        return self.render_page(form, step="destination")
+
+    def render_code(self, form: CodeForm, **extra: Any) -> HttpResponse:
+        return self.render_page(
+            form, step="code", sent_to=mask_destination(self.sent_to()), **extra
+        )
+
+    def render_page(self, form: forms.Form, **context: Any) -> HttpResponse:
+        context = {
+            "form": form,
+            "pending": self.pending,
+            "factor_type": self.factor_type,
+            **context,
+        }
+        status = 400 if form.errors else 200
+        return render(self.request, self.template_name, context, status=status)
+
+
+class SMSEnrollView(CodeEnrollView):
+    template_name = "mfa_app/enroll_sms.html"
+    factor_type = FactorType.SMS
+
+    def destination_form(self, data: Any = None) -> forms.Form:
+        return PhoneNumberForm(data)
+
+
+class EmailEnrollView(CodeEnrollView):
+    template_name = "mfa_app/enroll_email.html"
+    factor_type = FactorType.EMAIL
+
+    def destination_form(self, data: Any = None) -> forms.Form:
+        # Codes only go to the account's own address: there is nothing to type.
+        return forms.Form(data)
+
+    def render_page(self, form: forms.Form, **context: Any) -> HttpResponse:
+        address = email_address_for(self.user)
+        context["address"] = mask_destination(address) if address else ""
+        return super().render_page(form, **context)
