@@ -122,6 +122,7 @@ class CodeEnrollView(EnrollmentMixin, View):
             "form": form,
             "pending": self.pending,
             "factor_type": self.factor_type,
+            "minutes": max(1, app_settings.CODE_TIMEOUT // 60),
             **context,
         }
         status = 400 if form.errors else 200
