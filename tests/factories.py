@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 
 from example_project.accounts.models import Membership, Organization
 from mfa_app.factors.totp import generate_secret
-from mfa_app.models import TenantPolicy, TOTPFactor
+from mfa_app.models import EmailFactor, SMSFactor, TenantPolicy, TOTPFactor
 
 PASSWORD = "correct horse battery staple"
 
@@ -44,6 +44,28 @@ class TOTPFactorFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     name = "Phone"
     key = factory.LazyFunction(generate_secret)
+    confirmed = True
+    is_primary = True
+
+
+class SMSFactorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SMSFactor
+
+    user = factory.SubFactory(UserFactory)
+    name = "Mobile"
+    number = "+14155552671"
+    confirmed = True
+    is_primary = True
+
+
+class EmailFactorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = EmailFactor
+
+    user = factory.SubFactory(UserFactory)
+    name = "Email"
+    email = factory.LazyAttribute(lambda o: o.user.email)
     confirmed = True
     is_primary = True
 

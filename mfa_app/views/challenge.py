@@ -122,9 +122,7 @@ class ChallengeView(View):
         except (errors.LockedOut, errors.ChallengeExpired, errors.ChallengeAlreadyVerified) as exc:
             return restart_login(self.request, exc.message)
         except errors.MFAError as exc:
-            empty = self.make_form()
-            empty.add_error(None, resend_message(exc))
-            return self.render(empty)
+            return self.render(self.make_form(), send_problem=resend_message(exc))
         messages.success(
             self.request, _("We sent a new code to %(to)s.") % {"to": self.method.destination}
         )
@@ -162,7 +160,9 @@ class ChallengeView(View):
             # Ended by a concurrent request (another tab) since this one started.
             return restart_login(self.request, exc.message)
         if setup.get("send_error"):
-            form.add_error(None, resend_message(setup["send_error"], setup.get("retry_after")))
+            extra.setdefault(
+                "send_problem", resend_message(setup["send_error"], setup.get("retry_after"))
+            )
         context = {
             "form": form,
             "method": self.method,
@@ -173,7 +173,8 @@ class ChallengeView(View):
             **setup,
             **extra,
         }
-        return render(self.request, self.template_name, context, status=400 if form.errors else 200)
+        failed = form.errors or context.get("send_problem")
+        return render(self.request, self.template_name, context, status=400 if failed else 200)
 
 
 def resend_message(error: errors.MFAError | str, retry_after: int | None = None) -> str:

@@ -64,9 +64,7 @@ class CodeEnrollView(EnrollmentMixin, View):
         try:
             services.send_enrollment_code(self.user, self.factor_type, destination, self.request)
         except errors.MFAError as exc:
-            form = CodeForm()
-            form.add_error(None, resend_message(exc))
-            return self.render_code(form)
+            return self.render_code(CodeForm(), send_problem=resend_message(exc))
         messages.success(
             self.request, _("We sent a new code to %(to)s.") % {"to": mask_destination(destination)}
         )
@@ -125,7 +123,7 @@ class CodeEnrollView(EnrollmentMixin, View):
             "minutes": max(1, app_settings.CODE_TIMEOUT // 60),
             **context,
         }
-        status = 400 if form.errors else 200
+        status = 400 if form.errors or context.get("send_problem") else 200
         return render(self.request, self.template_name, context, status=status)
 
 
