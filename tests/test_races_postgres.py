@@ -171,3 +171,58 @@ def test_concurrent_wrong_codes_are_all_counted(settings):
     assert outcomes.results == []
     assert unexpected(outcomes, allowed=errors.InvalidCode) == []
     assert Challenge.objects.get(pk=challenge.pk).failures == before + 20
+
+
+# --- sent codes and send limits -------------------------------------------------------------
+
+
+def test_one_texted_code_passes_once_under_concurrent_verification(sms_outbox):
+    from mfa_app.models import ApplicationPolicy, SentCode
+
+    from .factories import SMSFactorFactory
+
+    policy = ApplicationPolicy.load()
+    policy.allowed_factors = ["SMS"]
+    policy.save()
+    phone = SMSFactorFactory()
+    user = phone.user
+    challenge = services.start_challenge(user)
+    services.send_challenge_code(user, challenge.pk, "SMS", phone.pk, None)
+    code = sms_outbox[-1].body[:6]
+
+    outcomes = race(20, lambda: services.verify_challenge(user, challenge.pk, "SMS", code))
+
+    assert unexpected(outcomes, allowed=(errors.ChallengeAlreadyVerified, errors.InvalidCode)) == []
+    assert len(outcomes.results) == 1, [repr(e) for e in outcomes.errors]
+    assert SentCode.objects.get().used_at is not None
+    assert Challenge.objects.get(pk=challenge.pk).failures == 0
+
+
+def test_a_burst_of_sends_gets_no_more_than_the_cap():
+    from datetime import timedelta
+
+    from mfa_app import throttle
+    from mfa_app.models import RateLimit
+
+    limit = throttle.Limit("test:burst", max_hits=5, window=timedelta(days=1))
+
+    outcomes = race(20, lambda: throttle.hit([limit]))
+
+    assert unexpected(outcomes, allowed=errors.RateLimited) == []
+    assert len(outcomes.results) == 5
+    assert RateLimit.objects.get(key="test:burst").count == 5
+
+
+def test_a_burst_of_resends_gets_one_past_the_cooldown():
+    from datetime import timedelta
+
+    from mfa_app import throttle
+
+    limit = throttle.Limit(
+        "test:cooldown", max_hits=100, window=timedelta(days=1), cooldown=timedelta(seconds=30)
+    )
+
+    outcomes = race(20, lambda: throttle.hit([limit]))
+
+    assert unexpected(outcomes, allowed=errors.RateLimited) == []
+    assert len(outcomes.results) == 1

@@ -118,17 +118,24 @@ class MFAUserAdminMixin:
             return _("None")
         rows = format_html_join(
             "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
-                (_factor_label(d), d.name, _when(d.created_at), _when(d.last_used_at))
+                (
+                    _factor_label(d),
+                    d.name,
+                    d.masked_destination or "—",
+                    _when(d.created_at),
+                    _when(d.last_used_at),
+                )
                 for d in factors
             ),
         )
         return format_html(
-            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead>"
-            "<tbody>{}</tbody></table>",
+            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>"
+            "</thead><tbody>{}</tbody></table>",
             _("Type"),
             _("Name"),
+            _("Sends to"),
             _("Created"),
             _("Last used"),
             rows,

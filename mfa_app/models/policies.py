@@ -34,7 +34,12 @@ class PolicyFields(models.Model):
     allowed_factors = models.JSONField(
         _("allowed factors"),
         default=default_allowed_factors,
-        help_text=_("Factors users may enroll and use at a challenge."),
+        help_text=_(
+            "Factors users may enroll and use at a challenge. Text messages can be intercepted "
+            "(SIM swap) and cost money per message; email codes are only as safe as the mailbox "
+            "(NIST does not count email as a second factor). Offer them beside an authenticator "
+            "app or a security key, not instead."
+        ),
     )
     recovery_codes_enabled = models.BooleanField(_("recovery codes enabled"), default=True)
     recovery_codes_count = models.PositiveSmallIntegerField(
