@@ -78,7 +78,14 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
                     id="mfa_app.E004",
                 )
             )
-    for name in ("CHALLENGE_TIMEOUT", "MAX_ATTEMPTS", "REAUTHENTICATION_TIMEOUT"):
+    for name in (
+        "CHALLENGE_TIMEOUT",
+        "MAX_ATTEMPTS",
+        "REAUTHENTICATION_TIMEOUT",
+        "CODE_TIMEOUT",
+        "CODE_SENDS_PER_USER_PER_DAY",
+        "CODE_SENDS_PER_DESTINATION_PER_DAY",
+    ):
         value = getattr(app_settings, name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             problems.append(
@@ -134,4 +141,46 @@ def check_webauthn(app_configs: Any = None, **kwargs: Any) -> list:
                 id="mfa_app.E007",
             )
         )
+    return problems
+
+
+@register()
+def check_sms(app_configs: Any = None, **kwargs: Any) -> list:
+    from .conf import app_settings
+
+    try:
+        backend = import_string(app_settings.SMS_BACKEND)
+    except ImportError:
+        return [
+            Error(
+                f"MFA_SMS_BACKEND {app_settings.SMS_BACKEND!r} cannot be imported.",
+                hint="Use mfa_app.senders.twilio.TwilioBackend, ...console.ConsoleBackend, "
+                "...locmem.LocMemBackend, or the dotted path of your own BaseSMSBackend.",
+                id="mfa_app.E008",
+            )
+        ]
+    problems = []
+    cooldown = app_settings.CODE_RESEND_COOLDOWN
+    if isinstance(cooldown, bool) or not isinstance(cooldown, int) or cooldown < 0:
+        problems.append(
+            Error("MFA_CODE_RESEND_COOLDOWN must be a whole number of seconds.", id="mfa_app.E009")
+        )
+    if backend.__module__ == "mfa_app.senders.twilio":
+        missing = [
+            f"MFA_{name}"
+            for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN")
+            if not getattr(app_settings, name)
+        ]
+        if not (app_settings.TWILIO_FROM_NUMBER or app_settings.TWILIO_MESSAGING_SERVICE_SID):
+            missing.append("MFA_TWILIO_FROM_NUMBER or MFA_TWILIO_MESSAGING_SERVICE_SID")
+        if missing:
+            # A warning: sites that never allow SMS in a policy need no Twilio account.
+            problems.append(
+                Warning(
+                    f"The Twilio SMS backend is missing {', '.join(missing)}: text messages "
+                    "will fail if a policy allows SMS.",
+                    hint="Set them, or set MFA_SMS_BACKEND to another backend.",
+                    id="mfa_app.W002",
+                )
+            )
     return problems

@@ -6,7 +6,13 @@ from django.core.checks import Error, Warning
 from django.test import override_settings
 
 from example_project import settings as example_settings
-from mfa_app.checks import AUTH_MIDDLEWARE, MIDDLEWARE, check_middleware, check_settings
+from mfa_app.checks import (
+    AUTH_MIDDLEWARE,
+    MIDDLEWARE,
+    check_middleware,
+    check_settings,
+    check_sms,
+)
 from mfa_app.middleware import MFAMiddleware
 
 
@@ -203,3 +209,45 @@ def test_several_problems_are_all_reported(settings):
     settings.MFA_TENANT_RESOLVER = "no.such.resolver"
     settings.MFA_CHALLENGE_TIMEOUT = 0
     assert sorted(ids(check_settings())) == ["mfa_app.E003", "mfa_app.E004", "mfa_app.E005"]
+
+
+# --- SMS ----------------------------------------------------------------------------------------
+
+
+def test_e008_fires_for_an_sms_backend_that_cannot_be_imported(settings):
+    settings.MFA_SMS_BACKEND = "no.such.Backend"
+    assert ids(check_sms()) == ["mfa_app.E008"]
+    assert "mfa_app.E008" in ids(run_all_checks())
+
+
+@pytest.mark.parametrize("value", [-1, "30", 1.5, True])
+def test_e009_fires_for_a_bad_cooldown(settings, value):
+    settings.MFA_CODE_RESEND_COOLDOWN = value
+    assert ids(check_sms()) == ["mfa_app.E009"]
+
+
+def test_a_zero_cooldown_is_allowed(settings):
+    settings.MFA_CODE_RESEND_COOLDOWN = 0
+    assert check_sms() == []
+
+
+@pytest.mark.parametrize("name", ["CODE_TIMEOUT", "CODE_SENDS_PER_USER_PER_DAY"])
+def test_e005_covers_the_code_settings(settings, name):
+    setattr(settings, f"MFA_{name}", 0)
+    assert ids(check_settings()) == ["mfa_app.E005"]
+
+
+def test_w002_warns_when_twilio_has_no_credentials(settings):
+    settings.MFA_SMS_BACKEND = "mfa_app.senders.twilio.TwilioBackend"
+    messages = check_sms()
+    assert ids(messages) == ["mfa_app.W002"]
+    assert "MFA_TWILIO_ACCOUNT_SID" in messages[0].msg
+    assert "MFA_TWILIO_FROM_NUMBER or MFA_TWILIO_MESSAGING_SERVICE_SID" in messages[0].msg
+
+
+def test_twilio_with_credentials_and_a_sender_is_quiet(settings):
+    settings.MFA_SMS_BACKEND = "mfa_app.senders.twilio.TwilioBackend"
+    settings.MFA_TWILIO_ACCOUNT_SID = "AC" + "0" * 32
+    settings.MFA_TWILIO_AUTH_TOKEN = "token"
+    settings.MFA_TWILIO_MESSAGING_SERVICE_SID = "MG" + "0" * 32
+    assert check_sms() == []

@@ -9,7 +9,7 @@ import pytest
 import qrcode
 from django.core.management import call_command
 
-from mfa_app.models import TOTPFactor
+from mfa_app.models import EmailFactor, SMSFactor, TOTPFactor
 from mfa_app.qr import qr_matrix, qr_svg
 
 
@@ -47,8 +47,9 @@ def test_demo_seed_creates_the_advertised_users_and_can_run_twice():
     out = io.StringIO()
     call_command("seed_demo", stdout=out)
     call_command("seed_demo", stdout=io.StringIO())
-    assert "alice" in out.getvalue() and "admin" in out.getvalue()
+    assert "alice" in out.getvalue() and "admin" in out.getvalue() and "dave" in out.getvalue()
     assert TOTPFactor.objects.count() == 1
+    assert SMSFactor.objects.count() == 1 and EmailFactor.objects.count() == 1
 
 
 DEFAULT_TENANT_SCRIPT = """

@@ -6,7 +6,15 @@ from django.core.management.base import BaseCommand
 
 from example_project.accounts.models import Membership, Organization
 from mfa_app import services
-from mfa_app.models import ApplicationPolicy, Requirement, TenantPolicy, TOTPFactor
+from mfa_app.models import (
+    ApplicationPolicy,
+    EmailFactor,
+    FactorType,
+    Requirement,
+    SMSFactor,
+    TenantPolicy,
+    TOTPFactor,
+)
 
 PASSWORD = "demo-password-123"
 # Fixed so the demo's authenticator entry survives re-seeding; never do this for real users.
@@ -18,7 +26,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         User = get_user_model()
-        ApplicationPolicy.load()
+        policy = ApplicationPolicy.load()
+        # The demo shows every factor; a real site decides whether SMS and email are worth it.
+        policy.allowed_factors = list(FactorType.values)
+        policy.save()
         acme, _ = Organization.objects.get_or_create(name="Acme (MFA required)")
         TenantPolicy.objects.update_or_create(
             tenant=acme, defaults={"override": True, "requirement": Requirement.REQUIRED}
@@ -28,6 +39,18 @@ class Command(BaseCommand):
         carol = self._user(User, "carol", "carol@example.com")
         Membership.objects.get_or_create(user=carol, defaults={"organization": acme})
         self._user(User, "admin", "admin@example.com", staff=True)
+        dave = self._user(User, "dave", "dave@example.com")
+        if not SMSFactor.objects.filter(user=dave).exists():
+            SMSFactor.objects.create(
+                user=dave,
+                name="Demo mobile",
+                number="+14155552671",
+                confirmed=True,
+                is_primary=True,
+            )
+            EmailFactor.objects.create(
+                user=dave, name="Demo inbox", email="dave@example.com", confirmed=True
+            )
         if not TOTPFactor.objects.filter(user=enrolled).exists():
             TOTPFactor.objects.create(
                 user=enrolled,
@@ -46,6 +69,7 @@ class Command(BaseCommand):
             f"  alice  enrolled in TOTP (secret {DEMO_TOTP_SECRET}; current code {now})\n"
             "  bob    no factor yet (application policy: OPTIONAL)\n"
             "  carol  member of Acme, whose policy is REQUIRED: enrolls at login\n"
+            "  dave   enrolled in SMS and email: codes are printed in the server's console\n"
             "  admin  staff and superuser: /admin/ (policies, audit log)\n"
         )
         if codes:
