@@ -30,6 +30,14 @@ def app_policy(_fresh_policy):
 
 
 @pytest.fixture
+def allow_codes(app_policy):
+    """The application policy with every factor allowed, SMS and email included."""
+    app_policy.allowed_factors = ["TOTP", "WEBAUTHN", "SMS", "EMAIL"]
+    app_policy.save()
+    return app_policy
+
+
+@pytest.fixture
 def user(db):
     return UserFactory()
 

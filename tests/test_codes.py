@@ -28,11 +28,7 @@ ENROLL_SMS = reverse("mfa_app:enroll_sms")
 ENROLL_EMAIL = reverse("mfa_app:enroll_email")
 
 
-@pytest.fixture(autouse=True)
-def allow_codes(app_policy):
-    app_policy.allowed_factors = ["TOTP", "WEBAUTHN", "SMS", "EMAIL"]
-    app_policy.save()
-    return app_policy
+pytestmark = pytest.mark.usefixtures("allow_codes")
 
 
 def sms_code(outbox) -> str:

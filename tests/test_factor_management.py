@@ -19,11 +19,7 @@ SECURITY = reverse("mfa_app:security")
 CHALLENGE = reverse("mfa_app:challenge")
 
 
-@pytest.fixture(autouse=True)
-def allow_codes(app_policy):
-    app_policy.allowed_factors = ["TOTP", "WEBAUTHN", "SMS", "EMAIL"]
-    app_policy.save()
-    return app_policy
+pytestmark = pytest.mark.usefixtures("allow_codes")
 
 
 @pytest.fixture
