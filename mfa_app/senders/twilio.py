@@ -12,15 +12,21 @@ from .base import BaseSMSBackend, SMSMessage
 
 logger = logging.getLogger("mfa_app.sms")
 
-# The account SID or auth token is wrong: the site's problem, not the user's.
-AUTHENTICATION_FAILED = 20003
+# Seconds to wait for Twilio to connect, then to answer; the SDK's own client waits for ever,
+# which would hold the sign-in page (and a server worker) as long as a connection hangs.
+TIMEOUT = 10
+
+# The site's set-up is wrong, not the user's input: bad credentials (20003), a From number or
+# Messaging Service that is invalid, not the account's or not able to send (21212, 21603,
+# 21606, 21659, 21705). Logged as errors, for the operators.
+SITE_ERRORS = {20003, 21212, 21603, 21606, 21659, 21705}
 # Twilio error codes (https://www.twilio.com/docs/api/errors) whose cause the user can act on.
 NUMBER_ERRORS = {
     21211: _("This phone number is not valid. Check it and try again."),
     21614: _("This number cannot receive text messages. Enter a mobile number."),
 }
 DELIVERY_ERRORS = {
-    21408: _("We cannot send text messages to this country."),
+    21408: _("We cannot send text messages to numbers in this country."),
     21610: _("This number has opted out of our text messages (it replied STOP)."),
     21612: _("This number cannot be reached by text message right now."),
     20429: _("Too many messages are being sent right now. Try again in a minute."),
@@ -33,13 +39,18 @@ class TwilioBackend(BaseSMSBackend):
 
     def __init__(self, http_client: object | None = None) -> None:
         try:
+            from twilio.http.http_client import TwilioHttpClient
             from twilio.rest import Client
         except ImportError as exc:  # pragma: no cover - depends on the install
             raise ImproperlyConfigured(
                 "The Twilio SMS backend needs the twilio package: pip install mfa_app[twilio]"
             ) from exc
-        if http_client is None and app_settings.TWILIO_HTTP_CLIENT:
-            http_client = import_string(app_settings.TWILIO_HTTP_CLIENT)()
+        if http_client is None:
+            http_client = (
+                import_string(app_settings.TWILIO_HTTP_CLIENT)()
+                if app_settings.TWILIO_HTTP_CLIENT
+                else TwilioHttpClient(timeout=TIMEOUT)
+            )
         self.client = Client(
             app_settings.TWILIO_ACCOUNT_SID,
             app_settings.TWILIO_AUTH_TOKEN,
@@ -59,7 +70,7 @@ class TwilioBackend(BaseSMSBackend):
         except TwilioException as exc:
             code = getattr(exc, "code", None)
             # The number, the body and the code stay out of the log; Twilio's code says enough.
-            level = logging.ERROR if code == AUTHENTICATION_FAILED else logging.WARNING
+            level = logging.ERROR if code in SITE_ERRORS else logging.WARNING
             logger.log(
                 level,
                 "Twilio refused a message: error %s (HTTP %s)",
