@@ -65,6 +65,11 @@ def password_login(client: Client, user, next_url: str | None = None):
     return client.post(url, data)
 
 
+def sent_prompt(to: str) -> str:
+    """How the challenge page says where a code went (``to`` is the masked destination)."""
+    return f'Enter the code sent to <strong class="mfa-destination">{to}</strong>'
+
+
 def is_logged_in(client: Client) -> bool:
     return client.get(reverse("api_me"), HTTP_ACCEPT="application/json").status_code == 200
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 from mfa_app import errors, services
 from mfa_app.models import EmailFactor, MFAEvent, RateLimit, SentCode, SMSFactor
 
-from .conftest import is_logged_in, password_login
+from .conftest import is_logged_in, password_login, sent_prompt
 from .factories import (
     EmailFactorFactory,
     SMSFactorFactory,
@@ -24,6 +24,8 @@ from .factories import (
 )
 
 CHALLENGE = reverse("mfa_app:challenge")
+
+
 ENROLL_SMS = reverse("mfa_app:enroll_sms")
 ENROLL_EMAIL = reverse("mfa_app:enroll_email")
 
@@ -238,7 +240,7 @@ def pending(client, phone):
 
 def test_the_challenge_texts_the_primary_phone_once(pending, phone, sms_outbox):
     page = pending.get(CHALLENGE)
-    assert "Enter the code sent to <strong>***-***-2671</strong>" in text(page)
+    assert sent_prompt("***-***-2671") in text(page)
     assert "Resend code" in text(page)
     assert [m.to for m in sms_outbox] == ["+14155552671"]
     # Reloading the page does not send another text.
@@ -428,7 +430,7 @@ def test_switching_to_email_replaces_the_texted_code(pending, phone, sms_outbox)
     pending.get(CHALLENGE)
     texted = sms_code(sms_outbox)
     page = pending.get(CHALLENGE, {"factor": "EMAIL", "device": address.pk})
-    assert f"Enter the code sent to <strong>{address.masked_destination}</strong>" in text(page)
+    assert sent_prompt(address.masked_destination) in text(page)
     emailed = email_code()
     # One live code per sign-in: the text is void now.
     response = pending.post(CHALLENGE, {"factor": "SMS", "device": phone.pk, "code": texted})
@@ -478,9 +480,9 @@ def test_the_challenge_starts_with_the_primary_factor_and_offers_the_others(clie
     address = EmailFactorFactory(user=totp.user, is_primary=False)
     password_login(client, totp.user)
     page = text(client.get(CHALLENGE))
-    assert "Enter the code sent to <strong>***-***-2671</strong>" in page
+    assert sent_prompt("***-***-2671") in page
     assert f"Email a code to {address.masked_destination}" in page
-    assert "Use your Authenticator app" in page
+    assert "Use your authenticator app" in page
     assert f"SMS&amp;device={phone.pk}" not in page.split("mfa-switch")[1]
     # The authenticator app still answers, without a text being needed.
     response = client.post(CHALLENGE, {"factor": "TOTP", "code": code_for(totp)})

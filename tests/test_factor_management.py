@@ -6,7 +6,7 @@ from django.urls import reverse
 from mfa_app import errors, services
 from mfa_app.models import EmailFactor, Requirement, SMSFactor, TOTPFactor
 
-from .conftest import password_login
+from .conftest import password_login, sent_prompt
 from .factories import (
     EmailFactorFactory,
     SMSFactorFactory,
@@ -65,9 +65,19 @@ def test_the_security_page_lists_every_factor_with_where_it_sends(signed_in, tot
     assert page.count("Make primary") == 2
 
 
-def test_the_enrollment_chooser_offers_what_the_policy_allows(signed_in, allow_codes):
+def test_the_enrollment_chooser_offers_what_the_policy_allows(signed_in, allow_codes, address):
     page = signed_in.get(reverse("mfa_app:enroll")).content.decode()
-    assert reverse("mfa_app:enroll_sms") in page and reverse("mfa_app:enroll_email") in page
+    # Another phone, yes; the account's one address is a factor already.
+    assert reverse("mfa_app:enroll_sms") in page
+    assert reverse("mfa_app:enroll_email") not in page
+    assert (
+        "your account has no other address"
+        in signed_in.get(reverse("mfa_app:enroll_email")).content.decode()
+    )
+    address.delete()
+    page = signed_in.get(reverse("mfa_app:enroll")).content.decode()
+    assert reverse("mfa_app:enroll_email") in page
+    EmailFactorFactory(user=address.user, is_primary=False)
     allow_codes.allowed_factors = ["TOTP", "SMS"]
     allow_codes.save()
     page = signed_in.get(SECURITY).content.decode()
@@ -112,8 +122,8 @@ def test_the_challenge_starts_with_the_new_primary(client, totp, phone, address)
     services.set_primary_factor(totp.user, phone)
     password_login(client, totp.user)
     page = client.get(CHALLENGE).content.decode()
-    assert "Enter the code sent to <strong>***-***-2671</strong>" in page
-    assert "Use your Authenticator app" in page
+    assert sent_prompt("***-***-2671") in page
+    assert "Use your authenticator app" in page
     assert f"Email a code to {address.masked_destination}" in page
 
 

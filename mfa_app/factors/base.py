@@ -29,6 +29,10 @@ class Factor:
     def verify(self, user: Any, code: str) -> FactorModel | None:
         raise NotImplementedError
 
+    def can_enroll(self, user: Any) -> bool:
+        """Whether ``user`` could add one more factor of this type (policy aside)."""
+        return True
+
     def begin_challenge(
         self,
         user: Any,

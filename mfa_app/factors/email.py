@@ -33,6 +33,11 @@ class Email(CodeFactor):
     model = EmailFactor
     destination_field = "email"
 
+    def can_enroll(self, user: Any) -> bool:
+        """Only with an address, and only once: the account has a single address."""
+        address = email_address_for(user)
+        return bool(address) and not self.devices(user).filter(email__iexact=address).exists()
+
     def clean_destination(self, value: Any, user: Any = None) -> str:
         """The account's own address: codes never go to an address the user just typed."""
         address = email_address_for(user) if user is not None else ""

@@ -39,7 +39,7 @@ def switch_label(method: services.ChallengeMethod, current: str) -> str:
         return _("Email a code to %(to)s") % {"to": method.destination}
     if current == services.RECOVERY:
         return _("Use a one-time code")
-    return _("Use your %(label)s") % {"label": get_factor(method.factor_type).label}
+    return _("Use your authenticator app")
 
 
 class ChallengeView(View):

@@ -11,6 +11,7 @@ from django.views import View
 
 from .. import errors, services
 from ..conf import app_settings
+from ..factors import get_factor
 from ..factors.email import email_address_for
 from ..forms import CodeForm, PhoneNumberForm
 from ..masking import mask_destination
@@ -146,4 +147,7 @@ class EmailEnrollView(CodeEnrollView):
     def render_page(self, form: forms.Form, **context: Any) -> HttpResponse:
         address = email_address_for(self.user)
         context["address"] = mask_destination(address) if address else ""
+        context["already_enrolled"] = bool(address) and not get_factor(self.factor_type).can_enroll(
+            self.user
+        )
         return super().render_page(form, **context)

@@ -9,6 +9,7 @@ from django.views import View
 
 from .. import errors, login_state, services
 from ..conf import app_settings
+from ..factors import get_factor
 from ..forms import CodeForm
 from ..models import FactorType
 from ..policy import policy_for
@@ -79,7 +80,11 @@ class EnrollView(EnrollmentMixin, View):
     template_name = "mfa_app/enroll.html"
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        choices = [(t, reverse(url)) for t, url in ENROLL_URLS.items() if self.policy.allows(t)]
+        choices = [
+            (t, reverse(url))
+            for t, url in ENROLL_URLS.items()
+            if self.policy.allows(t) and get_factor(t).can_enroll(self.user)
+        ]
         if len(choices) == 1:
             return HttpResponseRedirect(choices[0][1])
         labels = dict(FactorType.choices)

@@ -37,7 +37,7 @@ class SecurityView(LoginRequiredMixin, MFAEnabledMixin, View):
         can_add = [
             {"label": get_factor(t).label, "url": reverse(url)}
             for t, url in ENROLL_URLS.items()
-            if policy.allows(t)
+            if policy.allows(t) and get_factor(t).can_enroll(request.user)
         ]
         context = {"status": status, "policy": policy, "factors": factors, "can_add": can_add}
         return render(request, self.template_name, context)
