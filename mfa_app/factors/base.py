@@ -40,10 +40,12 @@ class Factor:
         *,
         challenge: Challenge | None = None,
         device: FactorModel | None = None,
+        send: bool = True,
     ) -> dict[str, Any]:
         """Prepare the user's answer (send a code, build WebAuthn options); return page context.
 
         ``device`` is the factor the user picked, for factors that answer one at a time (SMS).
+        ``send=False``: the page is shown again after a wrong answer, so send nothing new.
         """
         return {}
 

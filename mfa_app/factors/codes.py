@@ -213,10 +213,13 @@ class CodeFactor(Factor):
         *,
         challenge: Challenge | None = None,
         device: FactorModel | None = None,
+        send: bool = True,
     ) -> dict[str, Any]:
         """Send ``device`` a code unless this sign-in already sent it one that still works."""
         context: dict[str, Any] = {"sent_to": device.masked_destination if device else ""}
-        if challenge is None or device is None or self.has_live_code(user, challenge, device):
+        if not send or challenge is None or device is None:
+            return context
+        if self.has_live_code(user, challenge, device):
             return context
         try:
             self.send(user, self.destination(device), request, challenge=challenge, device=device)

@@ -52,12 +52,14 @@ def begin_challenge(
     *,
     challenge_id: Any = None,
     device_id: Any = None,
+    send: bool = True,
 ) -> dict[str, Any]:
     """Prepare an answer with ``factor_type``; return what the page needs.
 
     WebAuthn gets fresh options. An SMS or email factor (``device_id``) is sent a code unless
     this sign-in already sent it one that still works; a refused send is reported in the context
     (``send_error``, ``retry_after``) rather than raised, so the page can still be shown.
+    ``send=False`` (the form shown again after a wrong answer) sends nothing.
     ``factor_types``: ``challenge_factor_types(user)`` when the caller has it already.
     """
     if factor_type not in (factor_types or challenge_factor_types(user)):
@@ -67,7 +69,7 @@ def begin_challenge(
         return factor.begin_challenge(user, request)
     challenge = _live_challenge(user, challenge_id)
     device = get_user_factor(user, factor_type, device_id)
-    return factor.begin_challenge(user, request, challenge=challenge, device=device)
+    return factor.begin_challenge(user, request, challenge=challenge, device=device, send=send)
 
 
 def send_challenge_code(

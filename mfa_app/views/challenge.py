@@ -155,6 +155,8 @@ class ChallengeView(View):
                 self.factor_types,
                 challenge_id=self.pending.challenge_id,
                 device_id=self.method.device_id,
+                # Only a first view sends a code; after a wrong answer the user may resend.
+                send=self.request.method == "GET",
             )
         except (errors.LockedOut, errors.ChallengeExpired, errors.ChallengeAlreadyVerified) as exc:
             # Ended by a concurrent request (another tab) since this one started.
