@@ -519,3 +519,34 @@ def test_a_factor_the_policy_no_longer_allows_is_refused_but_kept(client, allow_
     assert not is_logged_in(client)
     with pytest.raises(errors.FactorNotAllowed):
         services.send_challenge_code(totp.user, None, "SMS", phone.pk, None)
+
+
+def test_a_user_made_to_enroll_at_sign_in_can_add_a_phone(client, user, allow_codes, sms_outbox):
+    from mfa_app.models import Requirement
+
+    allow_codes.requirement = Requirement.REQUIRED
+    allow_codes.save()
+    password_login(client, user)
+    assert not is_logged_in(client)
+    client.post(ENROLL_SMS, {"send": "1", "destination": "+14155552671"})
+    response = client.post(ENROLL_SMS, {"code": sms_code(sms_outbox)})
+    assert response.status_code == 200  # recovery codes, then on
+    assert is_logged_in(client)
+    assert SMSFactor.objects.filter(user=user, confirmed=True).count() == 1
+
+
+def test_a_pending_enrollment_that_ended_saves_no_phone(client, user, allow_codes, sms_outbox):
+    from mfa_app.models import Requirement
+
+    allow_codes.requirement = Requirement.REQUIRED
+    allow_codes.save()
+    password_login(client, user)
+    client.post(ENROLL_SMS, {"send": "1", "destination": "+14155552671"})
+    # The password changes meanwhile (elsewhere): this pending login is over.
+    user.set_password("a new password 123")
+    user.save()
+    response = client.post(ENROLL_SMS, {"code": sms_code(sms_outbox)})
+    assert response.status_code == 302
+    assert not SMSFactor.objects.filter(user=user).exists()
+    assert SentCode.objects.get().used_at is None
+    assert not is_logged_in(client)
