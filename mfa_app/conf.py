@@ -20,6 +20,31 @@ DEFAULTS: dict[str, Any] = {
     "TENANT_RESOLVER": None,
     # Authentication backends whose users are never challenged (SSO, social login).
     "EXEMPT_BACKENDS": [],
+    # Staff and superusers are under REQUIRED whatever their policy says.
+    "STAFF_ALWAYS_REQUIRED": True,
+    # The client's IP behind reverse proxies: how many proxies (each appending to
+    # X-Forwarded-For) stand in front of Django, or the addresses/networks of those proxies.
+    # 0 and []: REMOTE_ADDR, and X-Forwarded-For is ignored (anyone can send it).
+    "TRUSTED_PROXY_COUNT": 0,
+    "TRUSTED_PROXIES": [],
+    # RISK_BASED: the evaluators (dotted paths of callables ``(context) -> reason or None``),
+    # IPs and networks always treated as suspicious, and the MFA failures from one IP within
+    # the last hour that make it suspicious.
+    "RISK_EVALUATORS": [
+        "mfa_app.risk.new_device",
+        "mfa_app.risk.new_location",
+        "mfa_app.risk.suspicious_ip",
+        "mfa_app.risk.password_changed",
+    ],
+    "SUSPICIOUS_NETWORKS": [],
+    # Dotted path of a callable ``(ip) -> bool`` (a blocklist service, Tor exit nodes...).
+    "SUSPICIOUS_IP_CHECK": None,
+    "SUSPICIOUS_IP_FAILURES": 20,
+    # A GeoIP2 country database (django.contrib.gis.geoip2): new location then means a new
+    # country rather than a new /24 (IPv4) or /48 (IPv6) network.
+    "GEOIP_COUNTRY": False,
+    # Names of the cookies that identify a browser (for trusted devices and new-device checks).
+    "DEVICE_COOKIE_NAME": "mfa_device",
     # URL names (``"namespace:name"`` or ``"name"``) a pending login may still open.
     "PENDING_ALLOWED_URL_NAMES": [],
     # Where a dropped pending login is sent; ``None`` means ``settings.LOGIN_URL``.

@@ -21,6 +21,9 @@ MESSAGES = {
     "delivery_failed": _("We could not send the code. Please try again later."),
     "already_enrolled": _("You already use this for two-step verification."),
     "invalid_name": _("Enter a name of at most %(max_length)s characters."),
+    "bypass_reason": _("Give a reason for the bypass."),
+    "bypass_until": _("The bypass must end in the future."),
+    "grace_period_over": _("Two-step verification can no longer be postponed: set it up now."),
 }
 
 
@@ -105,3 +108,12 @@ class AlreadyEnrolled(MFAError):
 
 class InvalidName(MFAError):
     code = "invalid_name"
+
+
+class GracePeriodOver(MFAError):
+    code = "grace_period_over"
+    status = 403
+
+
+class InvalidBypass(MFAError):
+    code = "invalid_bypass"

@@ -6,6 +6,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from . import signals
+from .client_ip import client_ip
 from .models import MFAEvent
 from .tenants import tenant_for
 
@@ -22,13 +23,13 @@ SIGNALS = {
     Kind.RECOVERY_CODES_GENERATED: signals.recovery_codes_generated,
     Kind.FACTOR_REMOVED: signals.factor_removed,
     Kind.RESET: signals.mfa_reset,
+    Kind.DECISION: signals.login_decided,
+    Kind.DEVICE_REMEMBERED: signals.device_remembered,
+    Kind.DEVICE_REVOKED: signals.device_revoked,
+    Kind.ENROLLMENT_POSTPONED: signals.enrollment_postponed,
+    Kind.BYPASS_GRANTED: signals.bypass_granted,
+    Kind.BYPASS_ENDED: signals.bypass_ended,
 }
-
-
-def client_ip(request: HttpRequest | None) -> str | None:
-    if request is None:
-        return None
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def record(

@@ -24,7 +24,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp import login as otp_login
 
-from . import services
+from . import risk, services
 from .conf import app_settings
 from .models import FactorType
 
@@ -149,6 +149,21 @@ def _login_verified(
     request.session[VERIFIED_KEY] = {"at": now, "factor": factor_type}
     if device is not None:
         otp_login(request, device)
+    services.note_mfa_passed(user, request)
+
+
+def complete_without_mfa(request: HttpRequest, user: Any) -> str:
+    """Log a pending user in who may postpone enrollment (grace period); return where to go."""
+    pending = get_pending(request)
+    request.session.pop(PENDING_KEY, None)
+    setattr(request, _COMPLETING, True)
+    try:
+        auth.login(request, user, backend=pending.backend if pending else None)
+    finally:
+        delattr(request, _COMPLETING)
+    mark_authenticated(request)
+    risk.record_login(user, request)
+    return safe_next(request, pending.next_url if pending else "")
 
 
 def drop(request: HttpRequest) -> None:
@@ -172,14 +187,20 @@ def end_pending_logins_on_password_change(sender: Any, instance: Any, **kwargs: 
     # as Django ends sessions when the password changes, end half-finished logins too.
     if getattr(instance, "_password", None) is not None:
         services.end_pending_logins(instance)
+        if not kwargs.get("created"):
+            services.note_password_changed(instance)
 
 
 @receiver(user_logged_in, dispatch_uid="mfa_app.gate_login")
 def gate_login(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
     if request is None or not hasattr(request, "session") or getattr(request, _COMPLETING, False):
         return
-    reason = services.login_requirement(user, request.session.get(BACKEND_SESSION_KEY, ""))
-    if reason is None:
+    decision = services.decide(user, request, request.session.get(BACKEND_SESSION_KEY, ""))
+    services.record_decision(user, decision, request)
+    if decision.outcome is None:
         mark_authenticated(request)
-    else:
-        begin_pending(request, user, reason)
+        risk.record_login(user, request)
+        return
+    if decision.outcome == ENROLL:
+        services.note_enrollment_asked(user)
+    begin_pending(request, user, decision.outcome)

@@ -7,7 +7,7 @@ from django.contrib.auth.views import LogoutView
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.urls import Resolver404, resolve, reverse
 
-from . import login_state
+from . import devices, login_state
 from .conf import app_settings
 
 
@@ -26,7 +26,10 @@ class MFAMiddleware:
                     login_state.drop(request)
             elif not _pending_may_open(request):
                 return _send_to_mfa(request, pending)
-        return self.get_response(request)
+        response = self.get_response(request)
+        # A sign-in in this request may have given the browser its device token.
+        devices.set_cookie_if_new(request, response)
+        return response
 
 
 def _pending_may_open(request: HttpRequest) -> bool:

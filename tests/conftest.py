@@ -65,6 +65,20 @@ def password_login(client: Client, user, next_url: str | None = None):
     return client.post(url, data)
 
 
+def sign_in_with_mfa(client: Client, user) -> None:
+    """Sign ``user`` in through the password and an authenticator app (added if need be)."""
+    from mfa_app.models import TOTPFactor
+
+    from .factories import TOTPFactorFactory, code_for
+
+    device = TOTPFactor.objects.filter(user=user).first() or TOTPFactorFactory(user=user)
+    password_login(client, user)
+    response = client.post(
+        reverse("mfa_app:challenge"), {"factor": "TOTP", "code": code_for(device)}
+    )
+    assert response.status_code == 302, response.content.decode()[:500]
+
+
 def sent_prompt(to: str) -> str:
     """How the challenge page says where a code went (``to`` is the masked destination)."""
     return f'Enter the code sent to <strong class="mfa-destination">{to}</strong>'

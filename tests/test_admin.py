@@ -26,6 +26,7 @@ from mfa_app.models import (
 )
 from mfa_app.policy import policy_for
 
+from .conftest import sign_in_with_mfa
 from .factories import (
     MembershipFactory,
     StaffFactory,
@@ -86,7 +87,8 @@ def staff(db):
 
 @pytest.fixture
 def staff_client(client, staff):
-    client.force_login(staff)
+    # Staff are always under REQUIRED: the admin opens only after MFA.
+    sign_in_with_mfa(client, staff)
     return client
 
 
@@ -382,7 +384,7 @@ def test_reset_mfa_needs_the_change_permission(client, enrolled):
             content_type__app_label=USER_OPTS.app_label, codename=f"view_{USER_OPTS.model_name}"
         )
     )
-    client.force_login(viewer)
+    sign_in_with_mfa(client, viewer)
     response = client.get(admin_url(User, "changelist"))
     assert response.status_code == 200
     assert "mfa_reset" not in response.content.decode()

@@ -36,7 +36,9 @@ def test_a_login_with_a_wrong_then_right_code_is_logged_and_signalled(client, re
     client.post(reverse("mfa_app:challenge"), {"code": code_for(device)})
 
     kinds = list(MFAEvent.objects.order_by("id").values_list("kind", flat=True))
-    assert kinds == ["challenged", "failed", "verified"]
+    assert kinds == ["decision", "challenged", "failed", "verified"]
+    decision = MFAEvent.objects.get(kind="decision")
+    assert decision.details == {"outcome": "challenge", "reasons": ["factor_enrolled"]}
     failed = MFAEvent.objects.get(kind="failed")
     assert failed.user == device.user
     assert failed.username == device.user.get_username()
@@ -45,11 +47,12 @@ def test_a_login_with_a_wrong_then_right_code_is_logged_and_signalled(client, re
     assert failed.factor_type == "TOTP"
     assert failed.created_at is not None
     assert [name for name, _ in received] == [
+        "login_decided",
         "challenge_started",
         "challenge_failed",
         "challenge_passed",
     ]
-    _, kwargs = received[1]
+    _, kwargs = received[2]
     assert kwargs["event"] == failed and kwargs["user"] == device.user
     assert kwargs["request"] is not None
 

@@ -18,7 +18,7 @@ from django.utils.translation import ngettext
 from .. import services
 from ..factors import get_factor, registered_factors
 from ..models import RecoveryCode, TenantPolicy
-from ..policy import EffectivePolicy, policy_for
+from ..policy import EffectivePolicy, configured_policy, with_staff_rule
 from ..tenants import tenant_for
 
 LIST_FIELDS = ("mfa_enabled", "mfa_factor_count", "mfa_recovery_codes_remaining")
@@ -179,13 +179,12 @@ class _PagePolicies:
         self._by_tenant: dict[Any, EffectivePolicy] = {}
 
     def for_user(self, user: Any) -> EffectivePolicy:
-        if not self._tenants_override:
-            # Every user has the application policy: the policy of a user without a tenant.
-            user = None
-        tenant = tenant_for(user)
+        # Without overrides every user has the application policy: a tenantless user's.
+        member = user if self._tenants_override else None
+        tenant = tenant_for(member)
         if tenant not in self._by_tenant:
-            self._by_tenant[tenant] = policy_for(user)
-        return self._by_tenant[tenant]
+            self._by_tenant[tenant] = configured_policy(member)
+        return with_staff_rule(self._by_tenant[tenant], user)
 
 
 def _factor_types() -> list[str]:

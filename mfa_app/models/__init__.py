@@ -1,5 +1,6 @@
 from .challenges import Challenge
 from .codes import RateLimit, SentCode
+from .devices import LoginRecord, TrustedDevice, UserState
 from .events import MFAEvent
 from .factors import (
     EmailFactor,
@@ -19,6 +20,7 @@ __all__ = [
     "EmailFactor",
     "FactorModel",
     "FactorType",
+    "LoginRecord",
     "MFAEvent",
     "PolicyFields",
     "RateLimit",
@@ -30,5 +32,7 @@ __all__ = [
     "TOTPFactor",
     "Tenant",
     "TenantPolicy",
+    "TrustedDevice",
+    "UserState",
     "WebAuthnCredential",
 ]

@@ -17,6 +17,12 @@ class MFAEvent(models.Model):
         RECOVERY_CODES_GENERATED = "recovery_codes_generated", _("Recovery codes generated")
         FACTOR_REMOVED = "factor_removed", _("Factor removed")
         RESET = "reset", _("MFA reset by staff")
+        DECISION = "decision", _("Sign-in decision")
+        DEVICE_REMEMBERED = "device_remembered", _("Device remembered")
+        DEVICE_REVOKED = "device_revoked", _("Remembered device revoked")
+        ENROLLMENT_POSTPONED = "enrollment_postponed", _("Enrollment postponed")
+        BYPASS_GRANTED = "bypass_granted", _("MFA bypass granted")
+        BYPASS_ENDED = "bypass_ended", _("MFA bypass ended")
 
     kind = models.CharField(_("event"), max_length=32, choices=Kind.choices)
     user = models.ForeignKey(

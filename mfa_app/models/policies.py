@@ -9,6 +9,7 @@ class Requirement(models.TextChoices):
     DISABLED = "DISABLED", _("Disabled: no MFA at all")
     OPTIONAL = "OPTIONAL", _("Optional: users may enroll themselves")
     REQUIRED = "REQUIRED", _("Required: every user must enroll")
+    RISK_BASED = "RISK_BASED", _("Risk-based: a challenge only when a risk trigger fires")
 
 
 class FactorType(models.TextChoices):
@@ -52,6 +53,43 @@ class PolicyFields(models.Model):
         max_length=100,
         blank=True,
         help_text=_("Name shown in authenticator apps. Empty: the site's name."),
+    )
+    grace_period_days = models.PositiveSmallIntegerField(
+        _("grace period (days)"),
+        default=0,
+        validators=[MaxValueValidator(365)],
+        help_text=_(
+            "Under REQUIRED, days a user may postpone enrollment, counted from the first time "
+            "they were asked. 0: no postponing."
+        ),
+    )
+    trusted_devices_enabled = models.BooleanField(
+        _("trusted devices"),
+        default=True,
+        help_text=_("Offer “Remember this device”: later sign-ins from it skip the challenge."),
+    )
+    trusted_device_days = models.PositiveSmallIntegerField(
+        _("remember devices for (days)"),
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
+    )
+    risk_new_device = models.BooleanField(
+        _("new device"), default=True, help_text=_("A browser never seen for the user.")
+    )
+    risk_new_location = models.BooleanField(
+        _("new location"),
+        default=True,
+        help_text=_("A network (or country) the user has not signed in from in 90 days."),
+    )
+    risk_suspicious_ip = models.BooleanField(
+        _("suspicious IP"),
+        default=True,
+        help_text=_("An IP on the suspicious list, or with many recent MFA failures."),
+    )
+    risk_password_changed = models.BooleanField(
+        _("password changed"),
+        default=True,
+        help_text=_("The password changed since the user last passed MFA."),
     )
 
     class Meta:

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils import timezone
 
 from .. import errors, events
 from ..factors import get_factor, registered_factors
@@ -11,6 +12,7 @@ from ..models import (
     FactorModel,
     RecoveryCodeSet,
     SentCode,
+    TrustedDevice,
 )
 from ..policy import policy_for
 from .challenges import end_pending_logins
@@ -65,6 +67,9 @@ def reset_mfa(user: Any, actor: Any = None, request: HttpRequest | None = None) 
             factor.model.objects.filter(user=user).delete()
         SentCode.objects.filter(user=user).delete()
         end_pending_logins(user)
+        TrustedDevice.objects.filter(user=user, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
     events.record(Kind.RESET, user, request, actor=actor)
 
 

@@ -6,7 +6,6 @@ from typing import Any
 from django.utils import timezone
 
 from .. import errors, events
-from ..conf import app_settings
 from ..factors import get_factor, registered_factors
 from ..factors.recovery import Recovery
 from ..models import (
@@ -81,18 +80,15 @@ def mfa_status(user: Any) -> MFAStatus:
     )
 
 
-def login_requirement(user: Any, backend: str = "") -> str | None:
-    """Say what a fresh login of ``user`` needs: ``CHALLENGE``, ``ENROLL`` or nothing."""
-    if backend and backend in app_settings.EXEMPT_BACKENDS:
-        return None
-    policy = policy_for(user)
-    if policy.disabled:
-        return None
-    if active_factors(user, policy):
-        return CHALLENGE
-    if policy.required:
-        return ENROLL
-    return None
+def login_requirement(user: Any, backend: str = "", request: Any = None) -> str | None:
+    """Say what a fresh login of ``user`` needs: ``CHALLENGE``, ``ENROLL`` or nothing.
+
+    ``decide()`` gives the reasons too; with a ``request``, remembered devices and risk
+    triggers play their part.
+    """
+    from .decisions import decide
+
+    return decide(user, request, backend).outcome
 
 
 @dataclass(frozen=True)

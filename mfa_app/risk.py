@@ -1,0 +1,131 @@
+"""RISK_BASED policies: the triggers that decide whether a sign-in is challenged.
+
+An evaluator is a callable taking a ``RiskContext`` and returning a reason (a short string
+that goes to the audit log) or ``None``. ``MFA_RISK_EVALUATORS`` lists them by dotted path;
+the four built in here each obey their switch in the effective policy.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import cached_property
+from typing import Any
+
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from .client_ip import client_ip, in_networks, network_of
+from .conf import app_settings
+from .devices import browser_token, token_digest
+from .models import LoginRecord, MFAEvent, UserState
+from .policy import EffectivePolicy
+
+NEW_LOCATION_DAYS = 90
+FAILURE_WINDOW = timedelta(hours=1)
+
+
+@dataclass
+class RiskContext:
+    user: Any
+    request: Any
+    policy: EffectivePolicy
+
+    @cached_property
+    def ip(self) -> str | None:
+        return client_ip(self.request)
+
+    @cached_property
+    def network(self) -> str:
+        return location_of(self.ip)
+
+    @cached_property
+    def device_digest(self) -> str:
+        return token_digest(browser_token(self.request))
+
+    @cached_property
+    def state(self) -> UserState | None:
+        return UserState.objects.filter(user=self.user).first()
+
+
+def location_of(ip: str | None) -> str:
+    """``country:XX`` with a GeoIP2 country database, else the IP's /24 or /48 network."""
+    if app_settings.GEOIP_COUNTRY and ip:
+        try:
+            from django.contrib.gis.geoip2 import GeoIP2
+
+            country = GeoIP2().country_code(ip)
+        except Exception:
+            country = None
+        if country:
+            return f"country:{country}"
+    return network_of(ip)
+
+
+def new_device(context: RiskContext) -> str | None:
+    if not context.policy.risk_new_device:
+        return None
+    digest = context.device_digest
+    seen = digest and LoginRecord.objects.filter(user=context.user, device_digest=digest).exists()
+    return None if seen else "new_device"
+
+
+def new_location(context: RiskContext) -> str | None:
+    if not context.policy.risk_new_location:
+        return None
+    since = timezone.now() - timedelta(days=NEW_LOCATION_DAYS)
+    seen = (
+        context.network
+        and LoginRecord.objects.filter(
+            user=context.user, network=context.network, created_at__gte=since
+        ).exists()
+    )
+    return None if seen else "new_location"
+
+
+def suspicious_ip(context: RiskContext) -> str | None:
+    if not context.policy.risk_suspicious_ip or not context.ip:
+        return None
+    if in_networks(context.ip, app_settings.SUSPICIOUS_NETWORKS):
+        return "suspicious_ip"
+    check = app_settings.SUSPICIOUS_IP_CHECK
+    if check and import_string(check)(context.ip):
+        return "suspicious_ip"
+    failures = MFAEvent.objects.filter(
+        kind=MFAEvent.Kind.FAILED,
+        ip_address=context.ip,
+        created_at__gte=timezone.now() - FAILURE_WINDOW,
+    ).count()
+    return "suspicious_ip" if failures >= app_settings.SUSPICIOUS_IP_FAILURES else None
+
+
+def password_changed(context: RiskContext) -> str | None:
+    if not context.policy.risk_password_changed:
+        return None
+    state = context.state
+    if state is None or state.password_changed_at is None:
+        return None
+    if state.last_mfa_at is None or state.password_changed_at > state.last_mfa_at:
+        return "password_changed"
+    return None
+
+
+def evaluate(user: Any, request: Any, policy: EffectivePolicy) -> list[str]:
+    """The reasons every configured evaluator gives for challenging this sign-in."""
+    context = RiskContext(user, request, policy)
+    reasons = []
+    for path in app_settings.RISK_EVALUATORS:
+        reason = import_string(path)(context)
+        if reason:
+            reasons.append(str(reason))
+    return reasons
+
+
+def record_login(user: Any, request: Any) -> None:
+    """Remember the browser and network of a completed sign-in, for later risk checks."""
+    if request is None:
+        return
+    LoginRecord.objects.create(
+        user=user,
+        device_digest=token_digest(browser_token(request, create=True)),
+        network=location_of(client_ip(request)),
+        created_at=timezone.now(),
+    )

@@ -1,0 +1,121 @@
+"""What a sign-in needs, and why: the policy engine's one decision per login."""
+
+import math
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils import timezone
+
+from .. import devices, errors, events, risk
+from ..conf import app_settings
+from ..models import UserState
+from ..policy import EffectivePolicy, policy_for
+from .status import CHALLENGE, ENROLL, Kind, active_factors
+
+
+@dataclass(frozen=True)
+class Decision:
+    """``outcome`` is ``CHALLENGE``, ``ENROLL`` or ``None`` (no MFA for this sign-in)."""
+
+    outcome: str | None
+    reasons: tuple[str, ...]
+    policy: EffectivePolicy | None = field(default=None, compare=False)
+
+
+def decide(user: Any, request: HttpRequest | None = None, backend: str = "") -> Decision:
+    """Decide, from the policy, the user's factors, this browser and the risk triggers.
+
+    Reasons, in the order they were found: ``exempt_backend``, ``staff_rule``, ``bypass``,
+    ``disabled``, ``trusted_device``, ``factor_enrolled``, ``required``, ``grace_period``,
+    ``no_factor``, ``no_risk`` and the risk triggers (``new_device``, ``new_location``,
+    ``suspicious_ip``, ``password_changed`` or a custom evaluator's).
+    """
+    if backend and backend in app_settings.EXEMPT_BACKENDS:
+        return Decision(None, ("exempt_backend",))
+    policy = policy_for(user)
+    reasons = ["staff_rule"] if policy.staff_rule else []
+    state = UserState.objects.filter(user=user).first()
+    if state is not None and state.bypass_until and state.bypass_until > timezone.now():
+        return Decision(None, (*reasons, "bypass"), policy)
+    if policy.disabled:
+        return Decision(None, (*reasons, "disabled"), policy)
+    if active_factors(user, policy):
+        trusted = devices.trusted_device(user, request) if policy.trusted_devices_enabled else None
+        if trusted is not None:
+            trusted.last_used_at = timezone.now()
+            trusted.save(update_fields=["last_used_at"])
+            return Decision(None, (*reasons, "trusted_device"), policy)
+        if policy.risk_based:
+            return _risk_decision(CHALLENGE, user, request, policy, reasons)
+        return Decision(CHALLENGE, (*reasons, "factor_enrolled"), policy)
+    if policy.required:
+        grace = ("grace_period",) if policy.grace_period_days else ()
+        return Decision(ENROLL, (*reasons, "required", *grace), policy)
+    if policy.risk_based:
+        return _risk_decision(ENROLL, user, request, policy, reasons)
+    return Decision(None, (*reasons, "no_factor"), policy)
+
+
+def _risk_decision(
+    outcome: str, user: Any, request: Any, policy: EffectivePolicy, reasons: list[str]
+) -> Decision:
+    triggers = risk.evaluate(user, request, policy)
+    if not triggers:
+        return Decision(None, (*reasons, "no_risk"), policy)
+    return Decision(outcome, (*reasons, *triggers), policy)
+
+
+def record_decision(user: Any, decision: Decision, request: HttpRequest | None) -> None:
+    events.record(
+        Kind.DECISION,
+        user,
+        request,
+        outcome=decision.outcome or "none",
+        reasons=list(decision.reasons),
+    )
+
+
+def note_mfa_passed(user: Any, request: HttpRequest | None) -> None:
+    """A sign-in passed MFA: remember its browser and network, and when (for RISK_BASED)."""
+    UserState.objects.update_or_create(user=user, defaults={"last_mfa_at": timezone.now()})
+    risk.record_login(user, request)
+
+
+def user_state(user: Any) -> UserState:
+    state, _created = UserState.objects.get_or_create(user=user)
+    return state
+
+
+# --- grace period ---------------------------------------------------------------------------
+
+
+def note_enrollment_asked(user: Any) -> None:
+    """Start the grace period's clock the first time the user is asked to enroll."""
+    UserState.objects.get_or_create(user=user, defaults={"enrollment_asked_at": timezone.now()})
+    UserState.objects.filter(user=user, enrollment_asked_at__isnull=True).update(
+        enrollment_asked_at=timezone.now()
+    )
+
+
+def grace_days_left(user: Any, policy: EffectivePolicy | None = None) -> int:
+    """Whole days (rounded up) the user may still postpone enrollment; 0 once it is over."""
+    policy = policy or policy_for(user)
+    if not (policy.required and policy.grace_period_days):
+        return 0
+    state = UserState.objects.filter(user=user).first()
+    asked = state.enrollment_asked_at if state is not None else None
+    if asked is None:
+        return policy.grace_period_days
+    left = asked + timedelta(days=policy.grace_period_days) - timezone.now()
+    return max(0, math.ceil(left.total_seconds() / 86400))
+
+
+def postpone_enrollment(user: Any, request: HttpRequest | None = None) -> int:
+    """Let a user under REQUIRED skip enrollment this time; raise ``GracePeriodOver`` if late."""
+    left = grace_days_left(user)
+    if not left:
+        raise errors.GracePeriodOver()
+    events.record(Kind.ENROLLMENT_POSTPONED, user, request, days_left=left)
+    return left

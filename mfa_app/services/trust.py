@@ -1,0 +1,109 @@
+"""Remembered devices and staff-granted bypasses: the two ways a sign-in skips its challenge."""
+
+from datetime import datetime
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+
+from .. import devices, errors, events
+from ..models import TrustedDevice, UserState
+from ..policy import policy_for
+from .status import Kind
+
+# --- remembered devices ---------------------------------------------------------------------
+
+
+def remember_device(user: Any, request: HttpRequest) -> TrustedDevice:
+    """Trust this browser for the policy's lifetime; ``FactorNotAllowed`` if the policy says no."""
+    policy = policy_for(user)
+    if not policy.trusted_devices_enabled:
+        raise errors.FactorNotAllowed()
+    device = devices.remember(user, request, policy.trusted_device_days)
+    events.record(
+        Kind.DEVICE_REMEMBERED,
+        user,
+        request,
+        device=device.pk,
+        days=policy.trusted_device_days,
+    )
+    return device
+
+
+def trusted_devices(user: Any) -> QuerySet:
+    """The user's remembered browsers that still skip the challenge, newest first."""
+    return TrustedDevice.objects.filter(
+        user=user, revoked_at__isnull=True, expires_at__gt=timezone.now()
+    ).order_by("-created_at")
+
+
+def revoke_devices(
+    user: Any,
+    device_id: Any = None,
+    *,
+    actor: Any = None,
+    request: HttpRequest | None = None,
+    reason: str = "",
+) -> int:
+    """Revoke one remembered device (``device_id``) or all of them; return how many."""
+    devices_ = trusted_devices(user)
+    if device_id is not None:
+        if not str(device_id).isdigit():
+            raise errors.FactorNotFound()
+        devices_ = devices_.filter(pk=int(device_id))
+    revoked = devices_.update(revoked_at=timezone.now())
+    if device_id is not None and not revoked:
+        raise errors.FactorNotFound()
+    if revoked:
+        events.record(Kind.DEVICE_REVOKED, user, request, actor=actor, count=revoked, reason=reason)
+    return revoked
+
+
+def note_password_changed(user: Any) -> None:
+    """A new password: remembered devices end, and RISK_BASED's trigger can fire."""
+    now = timezone.now()
+    UserState.objects.update_or_create(user=user, defaults={"password_changed_at": now})
+    revoke_devices(user, reason="password_changed")
+
+
+# --- bypass ---------------------------------------------------------------------------------
+
+
+def grant_bypass(
+    user: Any, until: datetime, reason: str, actor: Any, request: HttpRequest | None = None
+) -> UserState:
+    """Let ``user`` sign in without MFA until ``until`` (a user who lost every factor).
+
+    Their factors stay; the bypass is logged with the reason and who granted it.
+    """
+    reason = " ".join(str(reason).split())
+    if not reason:
+        raise errors.InvalidBypass(str(errors.MESSAGES["bypass_reason"]))
+    if until <= timezone.now():
+        raise errors.InvalidBypass(str(errors.MESSAGES["bypass_until"]))
+    state, _created = UserState.objects.update_or_create(
+        user=user,
+        defaults={
+            "bypass_until": until,
+            "bypass_reason": reason[:300],
+            "bypass_granted_by": actor.get_username() if actor is not None else "",
+        },
+    )
+    events.record(
+        Kind.BYPASS_GRANTED, user, request, actor=actor, until=until.isoformat(), reason=reason
+    )
+    return state
+
+
+def end_bypass(user: Any, actor: Any = None, request: HttpRequest | None = None) -> bool:
+    ended = UserState.objects.filter(user=user, bypass_until__gt=timezone.now()).update(
+        bypass_until=None
+    )
+    if ended:
+        events.record(Kind.BYPASS_ENDED, user, request, actor=actor)
+    return bool(ended)
+
+
+def active_bypass(user: Any) -> UserState | None:
+    return UserState.objects.filter(user=user, bypass_until__gt=timezone.now()).first()
