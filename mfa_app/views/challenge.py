@@ -17,6 +17,7 @@ from ..conf import app_settings
 from ..factors import get_factor
 from ..forms import CodeForm
 from ..models import FactorType
+from ..policy import policy_for
 from .recovery import render_recovery_codes
 from .webauthn import WebAuthnAnswerForm
 
@@ -42,24 +43,38 @@ def switch_label(method: services.ChallengeMethod, current: str) -> str:
     return _("Use your authenticator app")
 
 
-class ChallengeView(View):
-    """Ask a pending login for a code from one of the user's factors."""
+class ChallengeBase(View):
+    """A challenge page: pick a method, send or build what it needs, check the answer.
+
+    Subclasses say whose challenge it is (``open_challenge``), what happens on success
+    (``succeeded``) and when the challenge ends without one (``ended``).
+    """
 
     template_name = "mfa_app/challenge.html"
-    mfa_pending_allowed = True
+    user: Any
+    challenge_id: str
+    expires_at: float
+
+    def open_challenge(self, request: HttpRequest) -> HttpResponse | None:
+        """Set ``user``, ``challenge_id`` and ``expires_at``, or return where to go instead."""
+        raise NotImplementedError
+
+    def available_methods(self) -> list[services.ChallengeMethod]:
+        return services.challenge_methods(self.user)
+
+    def succeeded(self, verification: services.Verification) -> HttpResponse:
+        raise NotImplementedError
+
+    def ended(self, message: str) -> HttpResponse:
+        raise NotImplementedError
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        pending = login_state.get_pending(request)
-        if pending is None or pending.reason != login_state.CHALLENGE:
-            target = settings.LOGIN_REDIRECT_URL if request.user.is_authenticated else None
-            return HttpResponseRedirect(resolve_url(target or app_settings.login_url))
-        self.pending = pending
-        self.user = login_state.pending_user(request)
-        if pending.expired or self.user is None:
-            return restart_login(request, errors.MESSAGES["challenge_expired"])
-        self.methods = services.challenge_methods(self.user)
+        elsewhere = self.open_challenge(request)
+        if elsewhere is not None:
+            return elsewhere
+        self.methods = self.available_methods()
         if not self.methods:
-            return restart_login(request, errors.MESSAGES["factor_not_allowed"])
+            return self.ended(errors.MESSAGES["factor_not_allowed"])
         self.factor_types = list(dict.fromkeys(m.factor_type for m in self.methods))
         self.method, self.tampered = self.chosen_method(request.POST or request.GET)
         self.factor_type = self.method.factor_type
@@ -91,7 +106,7 @@ class ChallengeView(View):
         try:
             verification = services.verify_challenge(
                 self.user,
-                self.pending.challenge_id,
+                self.challenge_id,
                 self.factor_type,
                 form.cleaned_data["code"],
                 request,
@@ -100,27 +115,21 @@ class ChallengeView(View):
             form.add_error("code", exc.message)
             return self.render(form, attempts_left=exc.extra.get("attempts_left"))
         except (errors.LockedOut, errors.ChallengeExpired, errors.ChallengeAlreadyVerified) as exc:
-            return restart_login(request, exc.message)
-        next_url = login_state.complete(
-            request, self.user, verification.factor_type, verification.device
-        )
-        next_url = next_url or resolve_url(settings.LOGIN_REDIRECT_URL)
-        if verification.new_recovery_codes:
-            return render_recovery_codes(request, verification.new_recovery_codes, next_url)
-        return HttpResponseRedirect(next_url)
+            return self.ended(exc.message)
+        return self.succeeded(verification)
 
     def resend(self, form: CodeForm | WebAuthnAnswerForm) -> HttpResponse:
         """Send a new code to the chosen phone or address; the previous code stops working."""
         try:
             services.send_challenge_code(
                 self.user,
-                self.pending.challenge_id,
+                self.challenge_id,
                 self.factor_type,
                 self.method.device_id,
                 self.request,
             )
         except (errors.LockedOut, errors.ChallengeExpired, errors.ChallengeAlreadyVerified) as exc:
-            return restart_login(self.request, exc.message)
+            return self.ended(exc.message)
         except errors.MFAError as exc:
             return self.render(self.make_form(), send_problem=resend_message(exc))
         messages.success(
@@ -153,14 +162,14 @@ class ChallengeView(View):
                 self.factor_type,
                 self.request,
                 self.factor_types,
-                challenge_id=self.pending.challenge_id,
+                challenge_id=self.challenge_id,
                 device_id=self.method.device_id,
                 # Only a first view sends a code; after a wrong answer the user may resend.
                 send=self.request.method == "GET",
             )
         except (errors.LockedOut, errors.ChallengeExpired, errors.ChallengeAlreadyVerified) as exc:
             # Ended by a concurrent request (another tab) since this one started.
-            return restart_login(self.request, exc.message)
+            return self.ended(exc.message)
         if setup.get("send_error"):
             extra.setdefault(
                 "send_problem", resend_message(setup["send_error"], setup.get("retry_after"))
@@ -171,12 +180,52 @@ class ChallengeView(View):
             "factor_type": self.factor_type,
             "factor_label": get_factor(self.factor_type).label,
             "other_factors": others,
-            "expires_at": int(self.pending.expires_at),
+            "expires_at": int(self.expires_at),
             **setup,
             **extra,
         }
         failed = form.errors or context.get("send_problem")
         return render(self.request, self.template_name, context, status=400 if failed else 200)
+
+
+class ChallengeView(ChallengeBase):
+    """Ask a pending login for a code from one of the user's factors."""
+
+    mfa_pending_allowed = True
+
+    def open_challenge(self, request: HttpRequest) -> HttpResponse | None:
+        pending = login_state.get_pending(request)
+        if pending is None or pending.reason != login_state.CHALLENGE:
+            target = settings.LOGIN_REDIRECT_URL if request.user.is_authenticated else None
+            return HttpResponseRedirect(resolve_url(target or app_settings.login_url))
+        self.user = login_state.pending_user(request)
+        if pending.expired or self.user is None:
+            return restart_login(request, errors.MESSAGES["challenge_expired"])
+        self.challenge_id, self.expires_at = pending.challenge_id, pending.expires_at
+        self.policy = policy_for(self.user)
+        return None
+
+    def succeeded(self, verification: services.Verification) -> HttpResponse:
+        request = self.request
+        remember = request.POST.get("remember") == "1" and self.policy.trusted_devices_enabled
+        next_url = login_state.complete(
+            request, self.user, verification.factor_type, verification.device
+        )
+        if remember:
+            services.remember_device(self.user, request)
+        next_url = next_url or resolve_url(settings.LOGIN_REDIRECT_URL)
+        if verification.new_recovery_codes:
+            return render_recovery_codes(request, verification.new_recovery_codes, next_url)
+        return HttpResponseRedirect(next_url)
+
+    def ended(self, message: str) -> HttpResponse:
+        return restart_login(self.request, message)
+
+    def render(self, form: Any, **extra: Any) -> HttpResponse:
+        if self.policy.trusted_devices_enabled:
+            extra.setdefault("remember_days", self.policy.trusted_device_days)
+            extra.setdefault("remember_checked", self.request.POST.get("remember") == "1")
+        return super().render(form, **extra)
 
 
 def resend_message(error: errors.MFAError | str, retry_after: int | None = None) -> str:
