@@ -8,6 +8,7 @@ urlpatterns = [
     path("challenge/", challenge.ChallengeView.as_view(), name="challenge"),
     path("challenge/cancel/", challenge.CancelView.as_view(), name="cancel"),
     path("enroll/", enroll.EnrollView.as_view(), name="enroll"),
+    path("enroll/later/", enroll.EnrollLaterView.as_view(), name="enroll_later"),
     path("enroll/totp/", enroll.TOTPEnrollView.as_view(), name="enroll_totp"),
     path("enroll/sms/", codes.SMSEnrollView.as_view(), name="enroll_sms"),
     path("enroll/email/", codes.EmailEnrollView.as_view(), name="enroll_email"),
@@ -39,5 +40,6 @@ urlpatterns = [
         security.SetPrimaryFactorView.as_view(),
         name="set_primary_factor",
     ),
+    path("devices/revoke/", security.RevokeDevicesView.as_view(), name="revoke_devices"),
     path("reauthenticate/", security.ReauthenticateView.as_view(), name="reauthenticate"),
 ]

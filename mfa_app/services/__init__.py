@@ -70,6 +70,7 @@ from .trust import (
     note_password_changed,
     remember_device,
     revoke_devices,
+    this_browsers_trust,
     trusted_devices,
 )
 
@@ -123,6 +124,7 @@ __all__ = [
     "send_enrollment_code",
     "set_primary_factor",
     "start_challenge",
+    "this_browsers_trust",
     "totp_setup",
     "trusted_devices",
     "user_state",

@@ -38,6 +38,11 @@ def trusted_devices(user: Any) -> QuerySet:
     ).order_by("-created_at")
 
 
+def this_browsers_trust(user: Any, request: HttpRequest | None) -> TrustedDevice | None:
+    """The remembered-device record of the browser making ``request``, if it is one."""
+    return devices.trusted_device(user, request)
+
+
 def revoke_devices(
     user: Any,
     device_id: Any = None,

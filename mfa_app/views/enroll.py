@@ -85,11 +85,31 @@ class EnrollView(EnrollmentMixin, View):
             for t, url in ENROLL_URLS.items()
             if self.policy.allows(t) and get_factor(t).can_enroll(self.user)
         ]
-        if len(choices) == 1:
+        # A user under REQUIRED within the policy's grace period may postpone enrollment.
+        days_left = services.grace_days_left(self.user, self.policy) if self.pending else 0
+        if len(choices) == 1 and not days_left:
             return HttpResponseRedirect(choices[0][1])
         labels = dict(FactorType.choices)
         factors = [{"label": labels[t], "url": url} for t, url in choices]
-        return render(request, self.template_name, {"factors": factors, "pending": self.pending})
+        context = {"factors": factors, "pending": self.pending, "days_left": days_left}
+        return render(request, self.template_name, context)
+
+
+class EnrollLaterView(EnrollmentMixin, View):
+    """Postpone enrollment (grace period): the pending login goes on without MFA, this time."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        if not self.pending:
+            return HttpResponseRedirect(reverse("mfa_app:security"))
+        try:
+            services.postpone_enrollment(self.user, request)
+        except errors.GracePeriodOver as exc:
+            messages.error(request, exc.message)
+            return HttpResponseRedirect(reverse("mfa_app:enroll"))
+        next_url = login_state.complete_without_mfa(request, self.user)
+        return HttpResponseRedirect(next_url or resolve_url("/"))
 
 
 class TOTPEnrollView(EnrollmentMixin, View):

@@ -7,6 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render, resolve_url
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views import View
 
 from .. import errors, login_state, services
@@ -39,8 +40,38 @@ class SecurityView(LoginRequiredMixin, MFAEnabledMixin, View):
             for t, url in ENROLL_URLS.items()
             if policy.allows(t) and get_factor(t).can_enroll(request.user)
         ]
-        context = {"status": status, "policy": policy, "factors": factors, "can_add": can_add}
+        context = {
+            "status": status,
+            "policy": policy,
+            "factors": factors,
+            "can_add": can_add,
+            "trusted_devices": list(services.trusted_devices(request.user)),
+            "this_device": services.this_browsers_trust(request.user, request),
+        }
         return render(request, self.template_name, context)
+
+
+class RevokeDevicesView(LoginRequiredMixin, View):
+    """Forget one remembered device (``device`` in the POST) or all of them."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        device_id = request.POST.get("device") or None
+        try:
+            count = services.revoke_devices(request.user, device_id, request=request)
+        except errors.FactorNotFound as exc:
+            raise Http404 from exc
+        messages.success(
+            request,
+            ngettext(
+                "%(count)d device will be asked for a second step again.",
+                "%(count)d devices will be asked for a second step again.",
+                count,
+            )
+            % {"count": count},
+        )
+        return HttpResponseRedirect(reverse("mfa_app:security"))
 
 
 class OwnFactorMixin(MFAEnabledMixin):
