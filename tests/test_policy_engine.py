@@ -547,3 +547,30 @@ def test_staff_users_without_a_factor_can_postpone_within_a_grace_period(client,
 def test_unknown_users_get_no_state_rows(client, db):
     UserFactory()
     assert not UserState.objects.exists()
+
+
+def test_a_tenant_override_covers_every_policy_field(device):
+    from mfa_app.policy import POLICY_FIELDS, policy_for
+
+    values = {
+        "requirement": Requirement.RISK_BASED,
+        "allowed_factors": ["SMS"],
+        "recovery_codes_enabled": False,
+        "recovery_codes_count": 3,
+        "issuer": "Acme",
+        "grace_period_days": 7,
+        "trusted_devices_enabled": False,
+        "trusted_device_days": 9,
+        "risk_new_device": False,
+        "risk_new_location": False,
+        "risk_suspicious_ip": False,
+        "risk_password_changed": False,
+    }
+    assert set(values) == set(POLICY_FIELDS)
+    membership = MembershipFactory(user=device.user)
+    TenantPolicyFactory(tenant=membership.organization, **values)
+    policy = policy_for(device.user)
+    assert policy.source == "tenant"
+    for name, value in values.items():
+        expected = frozenset(value) if name == "allowed_factors" else value
+        assert getattr(policy, name) == expected, name

@@ -4,8 +4,78 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils import formats, timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from ..models import MFAEvent
+
+# What each reason of a sign-in decision (services.decide) means, for people.
+REASON_LABELS = {
+    "exempt_backend": _("signed in through an exempt backend"),
+    "staff_rule": _("staff: MFA always required"),
+    "bypass": _("bypass granted by staff"),
+    "disabled": _("MFA disabled by the policy"),
+    "trusted_device": _("remembered device"),
+    "factor_enrolled": _("has a factor"),
+    "required": _("the policy requires MFA"),
+    "grace_period": _("in the grace period"),
+    "no_factor": _("no factor, MFA optional"),
+    "no_risk": _("no risk trigger fired"),
+    "new_device": _("new device"),
+    "new_location": _("new location"),
+    "suspicious_ip": _("suspicious IP"),
+    "password_changed": _("password changed since the last MFA"),
+}
+OUTCOME_LABELS = {
+    "challenge": _("Challenge"),
+    "enroll": _("Asked to enroll"),
+    "none": _("No MFA needed"),
+}
+
+
+def outcome_label(details: dict) -> str:
+    outcome = str(details.get("outcome", ""))
+    return OUTCOME_LABELS.get(outcome, outcome)
+
+
+def reason_labels(details: dict) -> list[str]:
+    """The decision's reasons in words; a reason we do not know (a custom one) as it is."""
+    reasons = details.get("reasons")
+    if not isinstance(reasons, list):
+        return []
+    return [str(REASON_LABELS.get(r, r)) for r in reasons]
+
+
+def decision_table(user: Any, limit: int = 10) -> str:
+    """The last ``limit`` sign-in decisions for ``user``, as an HTML table."""
+    decisions = MFAEvent.objects.filter(user=user, kind=MFAEvent.Kind.DECISION)[:limit]
+    if not decisions:
+        return _("None")
+    rows = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        (
+            (
+                formats.localize(timezone.localtime(e.created_at)),
+                outcome_label(e.details),
+                "; ".join(reason_labels(e.details)) or "—",
+                e.ip_address or "—",
+            )
+            for e in decisions
+        ),
+    )
+    return format_html(
+        '<table class="mfa-decisions"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th>'
+        "</tr></thead><tbody>{}</tbody></table>",
+        _("Time"),
+        _("Outcome"),
+        _("Reasons"),
+        _("IP address"),
+        rows,
+    )
 
 
 @admin.register(MFAEvent)
@@ -18,6 +88,7 @@ class MFAEventAdmin(admin.ModelAdmin):
         "factor_type",
         "ip_address",
         "actor",
+        "summary",
     )
     list_filter = ("kind", "factor_type")
     search_fields = ("username", "ip_address")
@@ -32,6 +103,7 @@ class MFAEventAdmin(admin.ModelAdmin):
         "actor",
         "ip_address",
         "user_agent",
+        "summary",
         "details",
     )
 
@@ -43,3 +115,21 @@ class MFAEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    @admin.display(description=_("summary"))
+    def summary(self, obj: MFAEvent) -> str:
+        details = obj.details if isinstance(obj.details, dict) else {}
+        if obj.kind == MFAEvent.Kind.DECISION:
+            return format_html(
+                "{}: {}", outcome_label(details), "; ".join(reason_labels(details)) or "—"
+            )
+        if obj.kind == MFAEvent.Kind.BYPASS_GRANTED:
+            until = parse_datetime(str(details.get("until", "")))
+            shown = formats.localize(timezone.localtime(until)) if until else "?"
+            return format_html("{} {}: {}", _("until"), shown, details.get("reason", ""))
+        if obj.kind == MFAEvent.Kind.DEVICE_REVOKED:
+            count = details.get("count", 0)
+            revoked = ngettext("%(count)s device", "%(count)s devices", count) % {"count": count}
+            reason = details.get("reason")
+            return format_html("{} ({})", revoked, reason) if reason else revoked
+        return ""

@@ -7,16 +7,42 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from ..models import ApplicationPolicy, FactorType, Requirement, TenantPolicy
-from ..policy import POLICY_FIELDS
+from ..policy import POLICY_FIELDS, EffectivePolicy, configured_policy, with_staff_rule
+from ..tenants import tenant_for
 
 POLICY_FIELDSETS = (
     (_("Requirement and factors"), {"fields": ("requirement", "allowed_factors")}),
     (_("Recovery codes"), {"fields": ("recovery_codes_enabled", "recovery_codes_count")}),
     (_("Authenticator apps"), {"fields": ("issuer",)}),
+    (_("Grace period"), {"fields": ("grace_period_days",)}),
+    (_("Trusted devices"), {"fields": ("trusted_devices_enabled", "trusted_device_days")}),
+    (
+        _("Risk triggers (RISK_BASED)"),
+        {
+            "fields": (
+                "risk_new_device",
+                "risk_new_location",
+                "risk_suspicious_ip",
+                "risk_password_changed",
+            ),
+            "description": _(
+                "Used only when the requirement is risk-based: a sign-in is challenged (or, "
+                "without a factor, asked to enroll) when one of the checked triggers fires."
+            ),
+        },
+    ),
+)
+REQUIREMENT_HELP = _(
+    "Optional: users may enroll, and those who did are challenged. Required: every user "
+    "enrolls and is challenged at each sign-in. Risk-based: a sign-in is challenged only when "
+    "a risk trigger below fires (a new device, a new location, a suspicious IP, a changed "
+    "password). Remembered devices skip the challenge under each of them. Staff are always "
+    "under Required (MFA_STAFF_ALWAYS_REQUIRED)."
 )
 
 
@@ -35,6 +61,9 @@ class PolicyForm(forms.ModelForm):
     """The policy fields, with the allowed factors as checkboxes (the model stores a list)."""
 
     allowed_factors = _allowed_factors_field()
+
+    class Meta:
+        help_texts = {"requirement": REQUIREMENT_HELP}
 
     def clean_allowed_factors(self) -> list[str]:
         chosen = set(self.cleaned_data["allowed_factors"])
@@ -96,3 +125,55 @@ class TenantPolicyAdmin(admin.ModelAdmin):
         application = ApplicationPolicy.load()
         defaults = {name: getattr(application, name) for name in POLICY_FIELDS}
         return {**defaults, **super().get_changeform_initial_data(request)}
+
+
+# --- the effective policy, on a user's page -------------------------------------------------
+
+
+def effective_policy_table(user: Any) -> str:
+    """Each policy value that applies to ``user`` and where it came from, as an HTML table."""
+    configured = configured_policy(user)
+    effective = with_staff_rule(configured, user)
+    if configured.source == "tenant":
+        origin = format_html("{} {}", _("tenant policy:"), tenant_for(user))
+    else:
+        origin = _("application policy")
+    rows = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+        (
+            (
+                _field_label(name),
+                _value(effective, name),
+                _("staff rule") if getattr(effective, name) != getattr(configured, name) else origin,
+            )
+            for name in POLICY_FIELDS
+        ),
+    )
+    return format_html(
+        '<table class="mfa-policy"><thead><tr><th>{}</th><th>{}</th><th>{}</th></tr></thead>'
+        "<tbody>{}</tbody></table>",
+        _("Setting"),
+        _("Value"),
+        _("From"),
+        rows,
+    )
+
+
+def _field_label(name: str) -> str:
+    label = capfirst(ApplicationPolicy._meta.get_field(name).verbose_name)
+    return format_html("{} {}", _("Risk trigger:"), label) if name.startswith("risk_") else label
+
+
+def _value(policy: EffectivePolicy, name: str) -> str:
+    value = getattr(policy, name)
+    if name == "requirement":
+        return Requirement(value).label
+    if name == "allowed_factors":
+        labels = [t.label for t in FactorType if t.value in value]
+        return ", ".join(str(label) for label in labels) or _("None")
+    if name == "issuer":
+        return value or _("(the site's name)")
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    return str(value)
