@@ -145,7 +145,9 @@ def effective_policy_table(user: Any) -> str:
             (
                 _field_label(name),
                 _value(effective, name),
-                _("staff rule") if getattr(effective, name) != getattr(configured, name) else origin,
+                _("staff rule")
+                if getattr(effective, name) != getattr(configured, name)
+                else origin,
             )
             for name in POLICY_FIELDS
         ),
