@@ -7,6 +7,7 @@ from .accounts import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("private/", views.private, name="private"),
+    path("private/sensitive/", views.sensitive, name="sensitive"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/signup/", views.SignupView.as_view(), name="signup"),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import challenge, codes, enroll, passkey, recovery, security, webauthn
+from .views import challenge, codes, enroll, passkey, recovery, security, step_up, webauthn
 
 app_name = "mfa_app"
 
@@ -42,4 +42,5 @@ urlpatterns = [
     ),
     path("devices/revoke/", security.RevokeDevicesView.as_view(), name="revoke_devices"),
     path("reauthenticate/", security.ReauthenticateView.as_view(), name="reauthenticate"),
+    path("step-up/", step_up.StepUpView.as_view(), name="step_up"),
 ]

@@ -6,6 +6,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.generic import FormView
 
+from mfa_app.decorators import mfa_required
+
 from .forms import AcceptInvitationForm, SignupForm
 from .models import Invitation, Membership
 
@@ -19,6 +21,12 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 def private(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/private.html")
+
+
+@mfa_required(max_age=300)
+def sensitive(request: HttpRequest) -> HttpResponse:
+    """A page that needs a second factor within the last five minutes."""
+    return render(request, "accounts/sensitive.html")
 
 
 def api_me(request: HttpRequest) -> JsonResponse:
