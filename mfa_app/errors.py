@@ -23,6 +23,7 @@ MESSAGES = {
     "invalid_name": _("Enter a name of at most %(max_length)s characters."),
     "bypass_reason": _("Give a reason for the bypass."),
     "bypass_until": _("The bypass must end in the future."),
+    "bypass_self": _("Nobody can grant a bypass to themselves: ask another staff member."),
     "grace_period_over": _("Two-step verification can no longer be postponed: set it up now."),
 }
 

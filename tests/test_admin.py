@@ -51,6 +51,13 @@ def policy_form(**overrides) -> dict:
         "recovery_codes_enabled": "on",
         "recovery_codes_count": "10",
         "issuer": "",
+        "grace_period_days": "0",
+        "trusted_devices_enabled": "on",
+        "trusted_device_days": "30",
+        "risk_new_device": "on",
+        "risk_new_location": "on",
+        "risk_suspicious_ip": "on",
+        "risk_password_changed": "on",
     }
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}

@@ -574,3 +574,12 @@ def test_a_tenant_override_covers_every_policy_field(device):
     for name, value in values.items():
         expected = frozenset(value) if name == "allowed_factors" else value
         assert getattr(policy, name) == expected, name
+
+
+def test_staff_cannot_grant_themselves_a_bypass(db):
+    from mfa_app import errors
+
+    staff = StaffFactory()
+    with pytest.raises(errors.InvalidBypass):
+        services.grant_bypass(staff, timezone.now() + timedelta(days=1), "travelling", staff)
+    assert services.active_bypass(staff) is None

@@ -88,7 +88,6 @@ class MFAEventAdmin(admin.ModelAdmin):
         "factor_type",
         "ip_address",
         "actor",
-        "summary",
     )
     list_filter = ("kind", "factor_type")
     search_fields = ("username", "ip_address")
@@ -128,8 +127,8 @@ class MFAEventAdmin(admin.ModelAdmin):
             shown = formats.localize(timezone.localtime(until)) if until else "?"
             return format_html("{} {}: {}", _("until"), shown, details.get("reason", ""))
         if obj.kind == MFAEvent.Kind.DEVICE_REVOKED:
-            count = details.get("count", 0)
+            count = details.get("count") if isinstance(details.get("count"), int) else 0
             revoked = ngettext("%(count)s device", "%(count)s devices", count) % {"count": count}
             reason = details.get("reason")
             return format_html("{} ({})", revoked, reason) if reason else revoked
-        return ""
+        return "—"

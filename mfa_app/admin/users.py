@@ -1,32 +1,27 @@
 """Each user's MFA status, policy and history in the user admin, and the staff actions."""
 
 from collections.abc import Iterable
-from datetime import timedelta
 from typing import Any
 
-from django import forms
 from django.apps import apps
-from django.contrib import admin, messages
-from django.contrib.admin import helpers
+from django.contrib import admin
 from django.contrib.admin.options import IS_POPUP_VAR
 from django.contrib.admin.utils import flatten_fieldsets
 from django.contrib.auth import get_user_model
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
-from django.http import HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
-from django.utils import formats, timezone
+from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
-from .. import errors, services
+from .. import services
 from ..factors import get_factor, registered_factors
 from ..models import RecoveryCode, TenantPolicy
 from ..policy import EffectivePolicy, configured_policy, with_staff_rule
 from ..tenants import tenant_for
 from .events import decision_table
 from .policies import effective_policy_table
+from .user_actions import MFAUserActionsMixin, when
 
 LIST_FIELDS = ("mfa_enabled", "mfa_factor_count", "mfa_recovery_codes_remaining")
 SECTIONS = (
@@ -37,7 +32,6 @@ SECTIONS = (
 )
 DETAIL_FIELDS = tuple(name for section in SECTIONS for name in section[1])
 ACTIONS = ("mfa_reset", "mfa_revoke_devices", "mfa_grant_bypass", "mfa_end_bypass")
-BYPASS_MAX_DAYS = 30
 DECISIONS_SHOWN = 10
 _REMAINING = "mfa_admin_recovery_codes"
 # Set on the users of a changelist page only: there, counts come from annotations.
@@ -45,51 +39,12 @@ _PAGE_POLICY = "_mfa_admin_policy"
 _STATUS = "_mfa_admin_status"
 
 
-class BypassForm(forms.Form):
-    """Until when, and why, the selected users may sign in without MFA."""
-
-    until = forms.DateTimeField(
-        label=_("Until"),
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-    )
-    reason = forms.CharField(
-        label=_("Reason"),
-        max_length=300,
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        help_text=_("Why, and how you checked who the user is. Kept in the audit log."),
-    )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        soon = timezone.localtime() + timedelta(days=1)
-        self.fields["until"].initial = soon.replace(second=0, microsecond=0)
-        self.fields["until"].help_text = _(
-            "At most %(days)d days from now, time zone %(zone)s. The user's factors stay; "
-            "sign-ins need only the password until then."
-        ) % {"days": BYPASS_MAX_DAYS, "zone": timezone.get_current_timezone_name()}
-
-    def clean_until(self) -> Any:
-        until = self.cleaned_data["until"]
-        now = timezone.now()
-        if until <= now:
-            raise forms.ValidationError(errors.MESSAGES["bypass_until"])
-        if until > now + timedelta(days=BYPASS_MAX_DAYS):
-            raise forms.ValidationError(
-                _("A bypass lasts at most %(days)d days."), params={"days": BYPASS_MAX_DAYS}
-            )
-        return until
-
-
-class MFAUserAdminMixin:
+class MFAUserAdminMixin(MFAUserActionsMixin):
     """Add MFA status columns, read-only MFA sections and MFA actions to a user admin.
 
     Put it first: ``class UserAdmin(MFAUserAdminMixin, BaseUserAdmin)``. mfa_app extends the
     registered user admin by itself when the site uses ``django.contrib.admin``'s autodiscovery.
     """
-
-    # The bypass form's template; None: ``admin/<app>/<model>/mfa_grant_bypass.html``, then
-    # ``admin/<app>/mfa_grant_bypass.html``, then mfa_app's ``admin/mfa_app/grant_bypass.html``.
-    mfa_bypass_template: str | list[str] | None = None
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return _annotate(super().get_queryset(request))
@@ -133,107 +88,6 @@ class MFAUserAdminMixin:
                 actions.setdefault(name, self.get_action(name))
         return actions
 
-    @admin.action(description=_("Reset MFA (remove factors and recovery codes)"))
-    def mfa_reset(self, request: HttpRequest, queryset: QuerySet) -> None:
-        users = list(queryset)
-        for user in users:
-            services.reset_mfa(user, actor=request.user, request=request)
-            self.log_change(request, user, str(_("Reset MFA")))
-        message = ngettext(
-            "Removed the factors and recovery codes of %(count)d user.",
-            "Removed the factors and recovery codes of %(count)d users.",
-            len(users),
-        )
-        self.message_user(request, message % {"count": len(users)}, messages.SUCCESS)
-
-    @admin.action(description=_("Revoke remembered devices"))
-    def mfa_revoke_devices(self, request: HttpRequest, queryset: QuerySet) -> None:
-        counts = {}
-        for user in queryset:
-            count = services.revoke_devices(
-                user, actor=request.user, request=request, reason="admin"
-            )
-            if count:
-                counts[user] = count
-                self.log_change(request, user, str(_("Revoked remembered devices")))
-        if not counts:
-            self.message_user(
-                request, _("None of the selected users had a remembered device."), messages.WARNING
-            )
-            return
-        devices = sum(counts.values())
-        message = _("Revoked %(devices)s of %(users)s.") % {
-            "devices": ngettext("%d remembered device", "%d remembered devices", devices) % devices,
-            "users": ngettext("%d user", "%d users", len(counts)) % len(counts),
-        }
-        self.message_user(request, message, messages.SUCCESS)
-
-    @admin.action(description=_("Grant MFA bypass (sign in without MFA until a date)"))
-    def mfa_grant_bypass(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
-        users = list(queryset)
-        form = BypassForm(request.POST if "mfa_bypass_confirm" in request.POST else None)
-        if form.is_valid():
-            until, reason = form.cleaned_data["until"], form.cleaned_data["reason"]
-            try:
-                for user in users:
-                    services.grant_bypass(user, until, reason, actor=request.user, request=request)
-                    self.log_change(request, user, str(_("Granted an MFA bypass")))
-            except errors.InvalidBypass as exc:
-                form.add_error(None, exc.message)
-            else:
-                message = ngettext(
-                    "Granted an MFA bypass until %(until)s to %(count)d user.",
-                    "Granted an MFA bypass until %(until)s to %(count)d users.",
-                    len(users),
-                )
-                self.message_user(
-                    request,
-                    message % {"until": _when(until), "count": len(users)},
-                    messages.SUCCESS,
-                )
-                return None
-        return self._bypass_form_response(request, users, form)
-
-    @admin.action(description=_("End MFA bypass"))
-    def mfa_end_bypass(self, request: HttpRequest, queryset: QuerySet) -> None:
-        ended = [u for u in queryset if services.end_bypass(u, actor=request.user, request=request)]
-        for user in ended:
-            self.log_change(request, user, str(_("Ended the MFA bypass")))
-        if not ended:
-            message = _("None of the selected users had an MFA bypass.")
-            self.message_user(request, message, messages.WARNING)
-            return
-        message = ngettext(
-            "Ended the MFA bypass of %(count)d user.",
-            "Ended the MFA bypass of %(count)d users.",
-            len(ended),
-        )
-        self.message_user(request, message % {"count": len(ended)}, messages.SUCCESS)
-
-    def _bypass_form_response(
-        self, request: HttpRequest, users: list, form: BypassForm
-    ) -> TemplateResponse:
-        opts = self.model._meta
-        templates = self.mfa_bypass_template or [
-            f"admin/{opts.app_label}/{opts.model_name}/mfa_grant_bypass.html",
-            f"admin/{opts.app_label}/mfa_grant_bypass.html",
-            "admin/mfa_app/grant_bypass.html",
-        ]
-        adminform = helpers.AdminForm(form, [(None, {"fields": list(form.fields)})], {})
-        context = {
-            **self.admin_site.each_context(request),
-            "title": _("Grant an MFA bypass"),
-            "subtitle": None,
-            "opts": opts,
-            "users": users,
-            "adminform": adminform,
-            "form": form,
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "max_days": BYPASS_MAX_DAYS,
-            "media": self.media + form.media,
-        }
-        return TemplateResponse(request, templates, context)
-
     @admin.display(description=_("MFA enabled"), boolean=True)
     def mfa_enabled(self, obj: Any) -> bool:
         if hasattr(obj, _PAGE_POLICY):
@@ -265,8 +119,8 @@ class MFAUserAdminMixin:
                 _factor_label(d),
                 d.name,
                 d.masked_destination or "—",
-                _when(d.created_at),
-                _when(d.last_used_at),
+                when(d.created_at),
+                when(d.last_used_at),
             )
             for d in factors
         ]
@@ -278,7 +132,7 @@ class MFAUserAdminMixin:
         state = services.active_bypass(obj)
         if state is None:
             return _("None")
-        row = (_when(state.bypass_until), state.bypass_reason, state.bypass_granted_by or "—")
+        row = (when(state.bypass_until), state.bypass_reason, state.bypass_granted_by or "—")
         return _table((_("Until"), _("Reason"), _("Granted by")), [row])
 
     @admin.display(description=_("policy"))
@@ -291,9 +145,9 @@ class MFAUserAdminMixin:
             (
                 d.user_agent or _("Unknown browser"),
                 d.ip_address or "—",
-                _when(d.created_at),
-                _when(d.expires_at),
-                _when(d.last_used_at),
+                when(d.created_at),
+                when(d.expires_at),
+                when(d.last_used_at),
             )
             for d in services.trusted_devices(obj)
         ]
@@ -386,10 +240,6 @@ def _status(user: Any) -> services.MFAStatus:
 
 def _factor_label(device: Any) -> str:
     return get_factor(services.factor_type_of(device)).label
-
-
-def _when(moment: Any) -> str:
-    return formats.localize(timezone.localtime(moment)) if moment else "—"
 
 
 def _table(headers: Iterable[Any], rows: Iterable[Iterable[Any]]) -> str:

@@ -82,6 +82,9 @@ def grant_bypass(
 
     Their factors stay; the bypass is logged with the reason and who granted it.
     """
+    if actor is not None and actor.pk == user.pk:
+        # Staff sign in with MFA; one who could lift their own would make it optional.
+        raise errors.InvalidBypass(str(errors.MESSAGES["bypass_self"]))
     reason = " ".join(str(reason).split())
     if not reason:
         raise errors.InvalidBypass(str(errors.MESSAGES["bypass_reason"]))

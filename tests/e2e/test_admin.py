@@ -1,20 +1,31 @@
 """The admin's policy screens, as a staff member uses them."""
 
+import re
+
 import pytest
 
 from mfa_app.models import ApplicationPolicy, Requirement
 
-from ..factories import PASSWORD, OrganizationFactory, StaffFactory, TenantPolicyFactory
+from ..factories import (
+    PASSWORD,
+    OrganizationFactory,
+    SMSFactorFactory,
+    StaffFactory,
+    TenantPolicyFactory,
+)
 from .helpers import expect, login_name, path_is
 
 pytestmark = pytest.mark.e2e
 
 
-def test_staff_edits_the_application_policy_and_opens_a_tenant_policy(page, shot, app_policy):
+def test_staff_edits_the_application_policy_and_opens_a_tenant_policy(
+    page, shot, app_policy, sms_outbox
+):
     # Start from a policy that allows SMS but not TOTP, so both boxes really change.
     app_policy.allowed_factors = ["WEBAUTHN", "SMS"]
     app_policy.save()
     staff = StaffFactory()
+    SMSFactorFactory(user=staff)
     acme = TenantPolicyFactory(
         tenant=OrganizationFactory(name="Acme"), requirement=Requirement.REQUIRED
     )
@@ -25,7 +36,11 @@ def test_staff_edits_the_application_policy_and_opens_a_tenant_policy(page, shot
     page.locator('input[name="password"]').fill(PASSWORD)
     shot("admin-login")
     page.get_by_role("button", name="Log in").click()
-    # OPTIONAL policy and no factor: no challenge, straight to the admin.
+    # Staff are always under REQUIRED: the admin opens after the second step.
+    expect(page).to_have_url(path_is("/mfa/challenge/"))
+    code = re.search(r"\b(\d{6})\b", sms_outbox[-1].body).group(1)
+    page.get_by_role("textbox", name="Code").fill(code)
+    page.get_by_role("button", name="Verify").click()
     expect(page).to_have_url(path_is("/admin/"))
     shot("admin-index")
 
