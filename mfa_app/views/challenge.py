@@ -205,6 +205,9 @@ class ChallengeView(ChallengeBase):
         self.policy = policy_for(self.user)
         return None
 
+    def available_methods(self) -> list[services.ChallengeMethod]:
+        return services.challenge_methods(self.user, self.policy)
+
     def succeeded(self, verification: services.Verification) -> HttpResponse:
         request = self.request
         remember = request.POST.get("remember") == "1" and self.policy.trusted_devices_enabled
