@@ -9,6 +9,18 @@ DEFAULTS: dict[str, Any] = {
     "CHALLENGE_TIMEOUT": 600,
     # Wrong codes allowed on one challenge before the pending login is dropped.
     "MAX_ATTEMPTS": 5,
+    # Per user, across every factor and challenge (only a success resets the count): after
+    # LOCKOUT_DELAY_AFTER wrong answers each further one waits LOCKOUT_BASE_DELAY seconds,
+    # doubling up to LOCKOUT_MAX_DELAY; at LOCKOUT_THRESHOLD the account's MFA is locked for
+    # LOCKOUT_DURATION seconds or until staff unlock it. NIST allows at most 100.
+    "LOCKOUT_DELAY_AFTER": 5,
+    "LOCKOUT_BASE_DELAY": 30,
+    "LOCKOUT_MAX_DELAY": 900,
+    "LOCKOUT_THRESHOLD": 20,
+    "LOCKOUT_DURATION": 12 * 3600,
+    # Per client IP: MFA answers per hour and codes sent per day, whoever the user.
+    "IP_ATTEMPTS_PER_HOUR": 100,
+    "IP_SENDS_PER_DAY": 50,
     # Seconds after a login or re-authentication during which sensitive changes are allowed.
     "REAUTHENTICATION_TIMEOUT": 300,
     "TOTP_DIGITS": 6,
@@ -58,6 +70,10 @@ DEFAULTS: dict[str, Any] = {
     # "required" also demands a PIN or biometric on the key at every use (WA-07); as a second
     # factor after the password, "preferred" lets simple security keys work.
     "WEBAUTHN_USER_VERIFICATION": "preferred",
+    # Fernet keys (urlsafe base64, 32 bytes) for secrets at rest, newest first: the first
+    # encrypts, every one decrypts. Rotate: put a new key first, run ``mfa_rotate_keys``,
+    # then drop the old one.
+    "ENCRYPTION_KEYS": None,
     # Codes sent by SMS or email: seconds each is valid, seconds before another may be sent to
     # the same destination, and sends allowed per user and per destination in 24 hours
     # (each text message costs money: SMS pumping fraud sends many).

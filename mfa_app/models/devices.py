@@ -70,6 +70,10 @@ class UserState(models.Model):
     enrollment_asked_at = models.DateTimeField(_("first asked to enroll"), null=True, blank=True)
     password_changed_at = models.DateTimeField(_("password changed"), null=True, blank=True)
     last_mfa_at = models.DateTimeField(_("last passed MFA"), null=True, blank=True)
+    # Wrong MFA answers since the last success, across factors and challenges, and until when
+    # the next answer must wait (growing delays, then the lockout).
+    failed_attempts = models.PositiveIntegerField(_("wrong MFA answers in a row"), default=0)
+    locked_until = models.DateTimeField(_("MFA locked until"), null=True, blank=True)
     # A staff-granted, timed exemption for a user who lost every factor.
     bypass_until = models.DateTimeField(_("MFA bypass until"), null=True, blank=True)
     bypass_reason = models.CharField(_("bypass reason"), max_length=300, blank=True)
