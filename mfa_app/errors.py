@@ -18,6 +18,11 @@ MESSAGES = {
     "invalid_phone_number": _("Enter a valid mobile phone number."),
     "invalid_email_address": _("Your account has no valid email address to send a code to."),
     "rate_limited": _("Too many requests. Please wait and try again."),
+    "mfa_wait": _("Too many wrong codes. Please wait before you try again."),
+    "mfa_locked": _(
+        "Too many wrong codes: two-step verification is locked for this account. "
+        "Try again later or contact support."
+    ),
     "delivery_failed": _("We could not send the code. Please try again later."),
     "already_enrolled": _("You already use this for two-step verification."),
     "invalid_name": _("Enter a name of at most %(max_length)s characters."),

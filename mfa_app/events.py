@@ -29,6 +29,7 @@ SIGNALS = {
     Kind.ENROLLMENT_POSTPONED: signals.enrollment_postponed,
     Kind.BYPASS_GRANTED: signals.bypass_granted,
     Kind.BYPASS_ENDED: signals.bypass_ended,
+    Kind.UNLOCKED: signals.mfa_unlocked,
 }
 
 

@@ -7,6 +7,7 @@ room, so a burst of parallel requests cannot get past it, whatever the number of
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
@@ -67,3 +68,12 @@ def retry_after(limit: Limit, now: datetime) -> int:
     if limit.cooldown and row.last_hit_at is not None:
         waits.append(row.last_hit_at + limit.cooldown - now)
     return max(0, math.ceil(max(waits, default=timedelta(0)).total_seconds()))
+
+
+def hit_for_ip(request: Any, kind: str, max_hits: int, window: timedelta) -> None:
+    """Count one ``kind`` of request from the client's IP (nothing without a request or IP)."""
+    from .client_ip import client_ip
+
+    ip = client_ip(request)
+    if ip:
+        hit([Limit(f"ip:{kind}:{ip}", max_hits, window)])

@@ -145,8 +145,10 @@ def test_one_challenge_and_one_code_pass_once_under_concurrent_verification():
 
     outcomes = race(20, lambda: services.verify_challenge(user, challenge.pk, "TOTP", code))
 
-    # The losers lost a race, they did not guess wrong: nothing is counted against the user.
-    assert unexpected(outcomes, allowed=errors.ChallengeAlreadyVerified) == []
+    # The losers lost a race (or found the user's answers reserved by the others and had to
+    # wait): they did not guess wrong, so nothing is counted against the user.
+    allowed = (errors.ChallengeAlreadyVerified, errors.RateLimited)
+    assert unexpected(outcomes, allowed=allowed) == []
     assert len(outcomes.results) == 1, [repr(e) for e in outcomes.errors]
     assert len(outcomes.errors) == 19
     challenge.refresh_from_db()
@@ -158,7 +160,11 @@ def test_one_challenge_and_one_code_pass_once_under_concurrent_verification():
 
 
 def test_concurrent_wrong_codes_are_all_counted(settings):
+    from mfa_app.models import UserState
+
     settings.MFA_MAX_ATTEMPTS = 50
+    settings.MFA_LOCKOUT_DELAY_AFTER = 50
+    settings.MFA_LOCKOUT_THRESHOLD = 50
     device = TOTPFactorFactory()
     user = device.user
     challenge = services.start_challenge(user)
@@ -171,6 +177,7 @@ def test_concurrent_wrong_codes_are_all_counted(settings):
     assert outcomes.results == []
     assert unexpected(outcomes, allowed=errors.InvalidCode) == []
     assert Challenge.objects.get(pk=challenge.pk).failures == before + 20
+    assert UserState.objects.get(user=user).failed_attempts == 20
 
 
 # --- sent codes and send limits -------------------------------------------------------------
@@ -192,7 +199,8 @@ def test_one_texted_code_passes_once_under_concurrent_verification(sms_outbox):
 
     outcomes = race(20, lambda: services.verify_challenge(user, challenge.pk, "SMS", code))
 
-    assert unexpected(outcomes, allowed=(errors.ChallengeAlreadyVerified, errors.InvalidCode)) == []
+    allowed = (errors.ChallengeAlreadyVerified, errors.InvalidCode, errors.RateLimited)
+    assert unexpected(outcomes, allowed=allowed) == []
     assert len(outcomes.results) == 1, [repr(e) for e in outcomes.errors]
     assert SentCode.objects.get().used_at is not None
     assert Challenge.objects.get(pk=challenge.pk).failures == 0
@@ -226,3 +234,24 @@ def test_a_burst_of_resends_gets_one_past_the_cooldown():
 
     assert unexpected(outcomes, allowed=errors.RateLimited) == []
     assert len(outcomes.results) == 1
+
+
+def test_a_burst_of_wrong_guesses_gets_no_more_tries_than_the_lockout_allows(settings):
+    from mfa_app.models import UserState
+
+    settings.MFA_MAX_ATTEMPTS = 100
+    settings.MFA_LOCKOUT_DELAY_AFTER = 100
+    settings.MFA_LOCKOUT_THRESHOLD = 7
+    device = TOTPFactorFactory()
+    user = device.user
+    challenge = services.start_challenge(user)
+    valid = {code_for(device, offset) for offset in (-1, 0, 1)}
+    wrong = next(f"{n:06d}" for n in range(1_000_000) if f"{n:06d}" not in valid)
+
+    outcomes = race(20, lambda: services.verify_challenge(user, challenge.pk, "TOTP", wrong))
+
+    assert unexpected(outcomes, allowed=(errors.InvalidCode, errors.RateLimited)) == []
+    checked = [e for e in outcomes.errors if isinstance(e, errors.InvalidCode)]
+    assert len(checked) == 7
+    assert UserState.objects.get(user=user).failed_attempts == 7
+    assert Challenge.objects.get(pk=challenge.pk).failures == 7

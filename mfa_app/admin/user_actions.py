@@ -73,6 +73,22 @@ class MFAUserActionsMixin:
         )
         self.message_user(request, message % {"count": len(users)}, messages.SUCCESS)
 
+    @admin.action(description=_("Unlock MFA (clear wrong answers and waits)"))
+    def mfa_unlock(self, request: HttpRequest, queryset: QuerySet) -> None:
+        unlocked = [
+            u for u in queryset if services.unlock_mfa(u, actor=request.user, request=request)
+        ]
+        for user in unlocked:
+            self.log_change(request, user, str(_("Unlocked MFA")))
+        if not unlocked:
+            message = _("None of the selected users had wrong answers or a lock.")
+            self.message_user(request, message, messages.WARNING)
+            return
+        message = ngettext(
+            "Unlocked MFA for %(count)d user.", "Unlocked MFA for %(count)d users.", len(unlocked)
+        )
+        self.message_user(request, message % {"count": len(unlocked)}, messages.SUCCESS)
+
     @admin.action(description=_("Revoke remembered devices"))
     def mfa_revoke_devices(self, request: HttpRequest, queryset: QuerySet) -> None:
         counts = {}

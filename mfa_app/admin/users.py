@@ -14,9 +14,9 @@ from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from .. import services
+from .. import lockout, services
 from ..factors import get_factor, registered_factors
-from ..models import RecoveryCode, TenantPolicy
+from ..models import RecoveryCode, TenantPolicy, UserState
 from ..policy import EffectivePolicy, configured_policy, with_staff_rule
 from ..tenants import tenant_for
 from .events import decision_table
@@ -25,13 +25,22 @@ from .user_actions import MFAUserActionsMixin, when
 
 LIST_FIELDS = ("mfa_enabled", "mfa_factor_count", "mfa_recovery_codes_remaining")
 SECTIONS = (
-    (_("Multi-factor authentication"), (*LIST_FIELDS, "mfa_factors", "mfa_bypass")),
+    (
+        _("Multi-factor authentication"),
+        (*LIST_FIELDS, "mfa_factors", "mfa_lockout", "mfa_bypass"),
+    ),
     (_("Effective MFA policy"), ("mfa_policy",)),
     (_("Remembered devices"), ("mfa_trusted_devices",)),
     (_("Recent MFA sign-in decisions"), ("mfa_decisions",)),
 )
 DETAIL_FIELDS = tuple(name for section in SECTIONS for name in section[1])
-ACTIONS = ("mfa_reset", "mfa_revoke_devices", "mfa_grant_bypass", "mfa_end_bypass")
+ACTIONS = (
+    "mfa_reset",
+    "mfa_unlock",
+    "mfa_revoke_devices",
+    "mfa_grant_bypass",
+    "mfa_end_bypass",
+)
 DECISIONS_SHOWN = 10
 _REMAINING = "mfa_admin_recovery_codes"
 # Set on the users of a changelist page only: there, counts come from annotations.
@@ -128,6 +137,19 @@ class MFAUserAdminMixin(MFAUserActionsMixin):
         return _table(headers, rows)
 
     @admin.display(description=_("bypass"))
+    @admin.display(description=_("wrong answers in a row"))
+    def mfa_lockout(self, obj: Any) -> str:
+        state = UserState.objects.filter(user=obj).first()
+        failures = state.failed_attempts if state is not None else 0
+        until = lockout.locked_until(obj)
+        if until is None:
+            return str(failures)
+        return format_html(
+            "{} — <strong>{}</strong>",
+            failures,
+            _("MFA locked until %(when)s") % {"when": when(until)},
+        )
+
     def mfa_bypass(self, obj: Any) -> str:
         state = services.active_bypass(obj)
         if state is None:

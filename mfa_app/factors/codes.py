@@ -17,6 +17,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from .. import errors, events, throttle
+from ..client_ip import client_ip
 from ..conf import app_settings
 from ..masking import mask_destination
 from ..models import Challenge, FactorModel, MFAEvent, SentCode
@@ -24,6 +25,7 @@ from ..policy import policy_for
 from .base import Factor, normalize_code
 
 CODE_DIGITS = 6
+DAY = timedelta(days=1)
 MESSAGES = {
     "no_code": _("There is no code to check yet. Send a code first."),
     "expired": _("This code has expired. Send a new one."),
@@ -114,6 +116,10 @@ class CodeFactor(Factor):
         purpose = SentCode.Purpose.CHALLENGE if challenge is not None else SentCode.Purpose.ENROLL
         to = destination_digest(self.type, destination)
         limits = send_limits(self.type, user, to)
+        ip = client_ip(request)
+        if ip:
+            # Many accounts from one address is how SMS pumping looks from here (OOB-14).
+            limits.append(throttle.Limit(f"ip:sends:{ip}", app_settings.IP_SENDS_PER_DAY, DAY))
         throttle.hit(limits)
         code = generate_code()
         try:

@@ -23,6 +23,7 @@ class MFAEvent(models.Model):
         ENROLLMENT_POSTPONED = "enrollment_postponed", _("Enrollment postponed")
         BYPASS_GRANTED = "bypass_granted", _("MFA bypass granted")
         BYPASS_ENDED = "bypass_ended", _("MFA bypass ended")
+        UNLOCKED = "unlocked", _("MFA unlocked by staff")
 
     kind = models.CharField(_("event"), max_length=32, choices=Kind.choices)
     user = models.ForeignKey(

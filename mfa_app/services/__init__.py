@@ -72,6 +72,7 @@ from .trust import (
     revoke_devices,
     this_browsers_trust,
     trusted_devices,
+    unlock_mfa,
 )
 
 __all__ = [
@@ -127,6 +128,7 @@ __all__ = [
     "this_browsers_trust",
     "totp_setup",
     "trusted_devices",
+    "unlock_mfa",
     "user_state",
     "verify_challenge",
     "verify_passkey_login",

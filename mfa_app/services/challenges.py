@@ -10,7 +10,7 @@ from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 
-from .. import errors, events
+from .. import errors, events, lockout, throttle
 from ..conf import app_settings
 from ..factors import get_factor
 from ..models import (
@@ -26,6 +26,8 @@ from .status import (
     get_user_factor,
     recovery_codes_remaining,
 )
+
+HOUR = timedelta(hours=1)
 
 # --- challenges -----------------------------------------------------------------------------
 
@@ -131,32 +133,43 @@ def verify_challenge(
     """Check ``code`` against the challenge; spend both on success, count a failure otherwise.
 
     Raises ``FactorNotAllowed``, ``ChallengeExpired``, ``ChallengeAlreadyVerified``,
-    ``LockedOut`` or ``InvalidCode`` (with ``attempts_left`` in ``extra``).
+    ``LockedOut`` (this challenge is over), ``RateLimited`` (the user must wait: growing
+    delays, then the lockout; or the client's IP sent too many answers) or ``InvalidCode``
+    (with ``attempts_left`` in ``extra``).
     """
     if factor_type not in challenge_factor_types(user):
         raise errors.FactorNotAllowed()
     challenge = _live_challenge(user, challenge_id)
+    throttle.hit_for_ip(request, "answers", app_settings.IP_ATTEMPTS_PER_HOUR, HOUR)
+    # Counted as wrong from here on, whatever the factor, until it proves right.
+    lockout.reserve_attempt(user)
     now = timezone.now()
     rejection = None
-    with transaction.atomic():
-        try:
-            device = get_factor(factor_type).verify_answer(user, code, request, challenge)
-        except errors.InvalidCode as exc:
-            device, rejection = None, exc
-        if device is not None:
-            won = Challenge.objects.filter(
-                pk=challenge.pk,
-                verified_at__isnull=True,
-                failures__lt=app_settings.MAX_ATTEMPTS,
-                expires_at__gt=now,
-            ).update(verified_at=now, factor_type=factor_type)
-            if not won:
-                # The challenge ended meanwhile (another request won, or it expired or locked):
-                # raising rolls back, so the code stays unspent.
-                _live_challenge(user, challenge.pk)
-                raise errors.ChallengeAlreadyVerified()
-    if device is None:
-        _count_failure(user, challenge, factor_type, request, rejection)
+    try:
+        with transaction.atomic():
+            try:
+                device = get_factor(factor_type).verify_answer(user, code, request, challenge)
+            except errors.InvalidCode as exc:
+                device, rejection = None, exc
+            if device is not None:
+                won = Challenge.objects.filter(
+                    pk=challenge.pk,
+                    verified_at__isnull=True,
+                    failures__lt=app_settings.MAX_ATTEMPTS,
+                    expires_at__gt=now,
+                ).update(verified_at=now, factor_type=factor_type)
+                if not won:
+                    # The challenge ended meanwhile (another request won, or it expired or
+                    # locked): raising rolls back, so the code stays unspent.
+                    _live_challenge(user, challenge.pk)
+                    raise errors.ChallengeAlreadyVerified()
+        if device is None:
+            _count_failure(user, challenge, factor_type, request, rejection)
+    except (errors.ChallengeAlreadyVerified, errors.ChallengeExpired):
+        # Not an answer that was wrong: the sign-in ended under it.
+        lockout.release_attempt(user)
+        raise
+    lockout.attempt_succeeded(user)
     events.record(Kind.VERIFIED, user, request, factor_type=factor_type)
     verification = Verification(challenge, factor_type, device)
     if factor_type == RECOVERY:

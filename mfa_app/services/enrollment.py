@@ -7,7 +7,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 
-from .. import errors, events
+from .. import errors, events, lockout
 from ..factors import get_factor
 from ..factors import totp as totp_factor
 from ..factors import webauthn as webauthn_factor
@@ -102,6 +102,7 @@ def enroll_code_factor(
     _require_allowed(user, factor_type)
     factor = _code_factor(factor_type)
     sent = factor.live_code(user, destination=destination)
+    lockout.reserve_attempt(user)
     if not factor.matches(sent, code):
         raise factor.count_failure(sent)
     try:
@@ -120,6 +121,7 @@ def enroll_code_factor(
     except IntegrityError as exc:
         # Added by a concurrent request since the code was sent.
         raise errors.AlreadyEnrolled() from exc
+    lockout.attempt_succeeded(user)
     events.record(Kind.ENROLLED, user, request, factor_type=factor_type)
     return device
 

@@ -6,7 +6,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from .. import errors, events
+from .. import errors, events, lockout
 from ..factors import get_factor, registered_factors
 from ..models import (
     FactorModel,
@@ -77,13 +77,19 @@ def reset_mfa(user: Any, actor: Any = None, request: HttpRequest | None = None) 
 
 
 def check_identity(user: Any, *, password: str = "", code: str = "") -> bool:
-    """Confirm a signed-in user is present: their password, or a code from one of their factors."""
+    """Confirm a signed-in user is present: their password, or a code from one of their factors.
+
+    A code counts against the user's MFA lockout like any other answer (``RateLimited``).
+    """
     if password:
         return user.check_password(password)
     if code:
         policy = policy_for(user)
-        return any(
+        lockout.reserve_attempt(user)
+        if any(
             policy.allows(t) and get_factor(t).verify(user, code) is not None
             for t in dict.fromkeys(factor_type_of(d) for d in active_factors(user, policy))
-        )
+        ):
+            lockout.attempt_succeeded(user)
+            return True
     return False

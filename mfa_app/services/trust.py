@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from .. import devices, errors, events
+from .. import devices, errors, events, lockout
 from ..models import TrustedDevice, UserState
 from ..policy import policy_for
 from .status import Kind
@@ -115,3 +115,14 @@ def end_bypass(user: Any, actor: Any = None, request: HttpRequest | None = None)
 
 def active_bypass(user: Any) -> UserState | None:
     return UserState.objects.filter(user=user, bypass_until__gt=timezone.now()).first()
+
+
+# --- lockout --------------------------------------------------------------------------------
+
+
+def unlock_mfa(user: Any, actor: Any = None, request: HttpRequest | None = None) -> bool:
+    """Staff: clear a user's wrong-answer count and wait; ``True`` if there was one."""
+    unlocked = lockout.unlock(user)
+    if unlocked:
+        events.record(Kind.UNLOCKED, user, request, actor=actor)
+    return unlocked

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render, resolve_url
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.http import urlencode
 from django.utils.timesince import timeuntil
 from django.utils.translation import gettext as _
@@ -114,6 +114,10 @@ class ChallengeBase(View):
         except errors.InvalidCode as exc:
             form.add_error("code", exc.message)
             return self.render(form, attempts_left=exc.extra.get("attempts_left"))
+        except errors.RateLimited as exc:
+            # Nothing was checked: the user (or this IP) must wait, or staff must unlock.
+            form.add_error(None, wait_message(exc))
+            return self.render(form, status=429)
         except (errors.LockedOut, errors.ChallengeExpired, errors.ChallengeAlreadyVerified) as exc:
             return self.ended(exc.message)
         return self.succeeded(verification)
@@ -185,7 +189,8 @@ class ChallengeBase(View):
             **extra,
         }
         failed = form.errors or context.get("send_problem")
-        return render(self.request, self.template_name, context, status=400 if failed else 200)
+        status = context.pop("status", None) or (400 if failed else 200)
+        return render(self.request, self.template_name, context, status=status)
 
 
 class ChallengeView(ChallengeBase):
@@ -229,6 +234,21 @@ class ChallengeView(ChallengeBase):
             extra.setdefault("remember_days", self.policy.trusted_device_days)
             extra.setdefault("remember_checked", self.request.POST.get("remember") == "1")
         return super().render(form, **extra)
+
+
+def wait_message(error: errors.RateLimited) -> str:
+    """Why the answer was not checked, and until when."""
+    until = error.extra.get("locked_until")
+    seconds = error.extra.get("retry_after") or 0
+    if until is None:
+        return error.message
+    if seconds <= 90:
+        wait = ngettext(
+            "Try again in %(seconds)d second.", "Try again in %(seconds)d seconds.", seconds
+        ) % {"seconds": seconds}
+        return f"{error.message} {wait}"
+    when = formats.date_format(timezone.localtime(until), "SHORT_DATETIME_FORMAT")
+    return _("%(message)s Next try: %(when)s.") % {"message": error.message, "when": when}
 
 
 def resend_message(error: errors.MFAError | str, retry_after: int | None = None) -> str:

@@ -14,6 +14,7 @@ from .. import errors, login_state, services
 from ..conf import app_settings
 from ..factors import get_factor
 from ..forms import ReauthenticateForm, RenameFactorForm
+from .challenge import wait_message
 from .enroll import ENROLL_URLS
 from .mixins import MFAEnabledMixin, RecentAuthRequiredMixin
 
@@ -156,11 +157,16 @@ class ReauthenticateView(LoginRequiredMixin, View):
     def post(self, request: HttpRequest) -> HttpResponse:
         form = ReauthenticateForm(request.POST)
         if form.is_valid():
-            if services.check_identity(
-                request.user,
-                password=form.cleaned_data["password"],
-                code=form.cleaned_data["code"],
-            ):
+            try:
+                confirmed = services.check_identity(
+                    request.user,
+                    password=form.cleaned_data["password"],
+                    code=form.cleaned_data["code"],
+                )
+            except errors.RateLimited as exc:
+                form.add_error(None, wait_message(exc))
+                return self.render(form)
+            if confirmed:
                 request.session.pop(REAUTH_FAILURES_KEY, None)
                 login_state.mark_authenticated(request)
                 next_url = login_state.safe_next(request, request.POST.get("next"))

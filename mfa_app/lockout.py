@@ -1,0 +1,95 @@
+"""Per-user throttling of MFA answers, across factors, challenges and sessions (RL-01 to RL-07).
+
+Every answer is counted as wrong before it is checked, by one conditional UPDATE that only
+succeeds while the user is not locked; a right answer then clears the count. So a burst of
+parallel guesses gets no more tries than the limit, whatever the number of processes, and
+neither a new challenge, a resend, the password again nor a new session resets anything.
+
+After ``MFA_LOCKOUT_DELAY_AFTER`` wrong answers in a row each one makes the next wait
+``MFA_LOCKOUT_BASE_DELAY`` seconds, doubling up to ``MFA_LOCKOUT_MAX_DELAY``; from
+``MFA_LOCKOUT_THRESHOLD`` on, each one locks MFA for ``MFA_LOCKOUT_DURATION`` (staff can unlock).
+"""
+
+import math
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import Case, F, Q, Value, When
+from django.utils import timezone
+
+from . import errors
+from .conf import app_settings
+from .models import UserState
+
+
+def wait_after(failures: int) -> timedelta | None:
+    """How long the user must wait after ``failures`` wrong answers in a row."""
+    if failures >= app_settings.LOCKOUT_THRESHOLD:
+        return timedelta(seconds=app_settings.LOCKOUT_DURATION)
+    beyond = failures - app_settings.LOCKOUT_DELAY_AFTER
+    if beyond < 0:
+        return None
+    delay = app_settings.LOCKOUT_BASE_DELAY * 2 ** min(beyond, 30)
+    return timedelta(seconds=min(delay, app_settings.LOCKOUT_MAX_DELAY))
+
+
+def reserve_attempt(user: Any) -> None:
+    """Count one answer as wrong until it proves right; ``RateLimited`` while the user waits."""
+    now = timezone.now()
+    UserState.objects.get_or_create(user=user)
+    threshold = app_settings.LOCKOUT_THRESHOLD
+    # The wait that the new count (the current one + 1) brings, decided in the same UPDATE.
+    waits = [
+        When(failed_attempts=count, then=Value(now + wait))
+        for count in range(threshold)
+        if (wait := wait_after(count + 1)) is not None
+    ]
+    waits.append(When(failed_attempts__gte=threshold, then=Value(now + wait_after(threshold))))
+    counted = UserState.objects.filter(
+        Q(locked_until__isnull=True) | Q(locked_until__lte=now), user=user
+    ).update(
+        failed_attempts=F("failed_attempts") + 1,
+        locked_until=Case(*waits, default=Value(None)),
+    )
+    if not counted:
+        raise locked_error(UserState.objects.get(user=user).locked_until, now)
+
+
+def attempt_succeeded(user: Any) -> None:
+    UserState.objects.filter(user=user).exclude(failed_attempts=0, locked_until=None).update(
+        failed_attempts=0, locked_until=None
+    )
+
+
+def release_attempt(user: Any) -> None:
+    """Take back a reserved attempt that was no answer at all (the sign-in ended meanwhile)."""
+    UserState.objects.filter(user=user, failed_attempts__gt=0).update(
+        failed_attempts=F("failed_attempts") - 1,
+        # The wait this attempt brought goes with it (the new count needs none).
+        locked_until=Case(
+            When(failed_attempts__lte=app_settings.LOCKOUT_DELAY_AFTER, then=Value(None)),
+            default=F("locked_until"),
+        ),
+    )
+
+
+def unlock(user: Any) -> bool:
+    """Staff: clear the count and the wait. ``True`` if there was anything to clear."""
+    return bool(
+        UserState.objects.filter(user=user)
+        .filter(Q(failed_attempts__gt=0) | Q(locked_until__isnull=False))
+        .update(failed_attempts=0, locked_until=None)
+    )
+
+
+def locked_until(user: Any) -> datetime | None:
+    state = UserState.objects.filter(user=user, locked_until__gt=timezone.now()).first()
+    return state.locked_until if state is not None else None
+
+
+def locked_error(until: datetime | None, now: datetime | None = None) -> errors.RateLimited:
+    now = now or timezone.now()
+    seconds = max(1, math.ceil((until - now).total_seconds())) if until else 1
+    locked = seconds > app_settings.LOCKOUT_MAX_DELAY
+    message = errors.MESSAGES["mfa_locked" if locked else "mfa_wait"]
+    return errors.RateLimited(str(message), retry_after=seconds, locked_until=until)
