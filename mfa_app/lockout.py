@@ -36,7 +36,6 @@ def wait_after(failures: int) -> timedelta | None:
 def reserve_attempt(user: Any) -> None:
     """Count one answer as wrong until it proves right; ``RateLimited`` while the user waits."""
     now = timezone.now()
-    UserState.objects.get_or_create(user=user)
     threshold = app_settings.LOCKOUT_THRESHOLD
     # The wait that the new count (the current one + 1) brings, decided in the same UPDATE.
     waits = [
@@ -45,20 +44,25 @@ def reserve_attempt(user: Any) -> None:
         if (wait := wait_after(count + 1)) is not None
     ]
     waits.append(When(failed_attempts__gte=threshold, then=Value(now + wait_after(threshold))))
-    counted = UserState.objects.filter(
-        Q(locked_until__isnull=True) | Q(locked_until__lte=now), user=user
-    ).update(
-        failed_attempts=F("failed_attempts") + 1,
-        locked_until=Case(*waits, default=Value(None)),
-    )
-    if not counted:
-        raise locked_error(UserState.objects.get(user=user).locked_until, now)
+    not_waiting = Q(locked_until__isnull=True) | Q(locked_until__lte=now)
+    for _attempt in range(2):
+        counted = UserState.objects.filter(not_waiting, user=user).update(
+            failed_attempts=F("failed_attempts") + 1,
+            locked_until=Case(*waits, default=Value(None)),
+        )
+        if counted:
+            return
+        # No state yet (a first answer ever), or a wait: create the row if missing and retry.
+        UserState.objects.bulk_create([UserState(user=user)], ignore_conflicts=True)
+    raise locked_error(UserState.objects.get(user=user).locked_until, now)
 
 
-def attempt_succeeded(user: Any) -> None:
-    UserState.objects.filter(user=user).exclude(failed_attempts=0, locked_until=None).update(
-        failed_attempts=0, locked_until=None
-    )
+def attempt_succeeded(user: Any, *, mfa_passed: bool = False) -> None:
+    """A right answer: the count and any wait go; ``mfa_passed`` also notes when (RISK_BASED)."""
+    changes: dict[str, Any] = {"failed_attempts": 0, "locked_until": None}
+    if mfa_passed:
+        changes["last_mfa_at"] = timezone.now()
+    UserState.objects.filter(user=user).update(**changes)
 
 
 def release_attempt(user: Any) -> None:

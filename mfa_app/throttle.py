@@ -5,6 +5,7 @@ room, so a burst of parallel requests cannot get past it, whatever the number of
 """
 
 import math
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,26 +31,35 @@ class Limit:
 def hit(limits: list[Limit], now: datetime | None = None) -> None:
     """Count one hit against every limit, or against none: raise ``RateLimited`` if one is full."""
     now = now or timezone.now()
-    with transaction.atomic():
-        RateLimit.objects.bulk_create(
-            [RateLimit(key=limit.key, window_started_at=now) for limit in limits],
-            ignore_conflicts=True,
-        )
+    # Several limits move together or not at all; one limit is a single statement already.
+    with transaction.atomic() if len(limits) > 1 else nullcontext():
         for limit in limits:
-            window_over = Q(window_started_at__lte=now - limit.window)
-            room = window_over | Q(count__lt=limit.max_hits)
-            if limit.cooldown:
-                room &= Q(last_hit_at__isnull=True) | Q(last_hit_at__lte=now - limit.cooldown)
-            counted = RateLimit.objects.filter(room, key=limit.key).update(
-                count=Case(When(window_over, then=Value(1)), default=F("count") + 1),
-                window_started_at=Case(
-                    When(window_over, then=Value(now)), default=F("window_started_at")
-                ),
-                last_hit_at=now,
+            if _count(limit, now):
+                continue
+            # No row yet (its first hit), or no room: create the row if missing, then retry.
+            RateLimit.objects.bulk_create(
+                [RateLimit(key=limit.key, window_started_at=now)], ignore_conflicts=True
             )
-            if not counted:
+            if not _count(limit, now):
                 # Raising inside the transaction takes back the hits already counted.
                 raise errors.RateLimited(retry_after=retry_after(limit, now))
+
+
+def _count(limit: Limit, now: datetime) -> bool:
+    """One conditional UPDATE: count the hit if the limit has room."""
+    window_over = Q(window_started_at__lte=now - limit.window)
+    room = window_over | Q(count__lt=limit.max_hits)
+    if limit.cooldown:
+        room &= Q(last_hit_at__isnull=True) | Q(last_hit_at__lte=now - limit.cooldown)
+    return bool(
+        RateLimit.objects.filter(room, key=limit.key).update(
+            count=Case(When(window_over, then=Value(1)), default=F("count") + 1),
+            window_started_at=Case(
+                When(window_over, then=Value(now)), default=F("window_started_at")
+            ),
+            last_hit_at=now,
+        )
+    )
 
 
 def refund(limits: list[Limit]) -> None:

@@ -6,7 +6,6 @@ import time
 from typing import Any
 
 import pyotp
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -62,8 +61,8 @@ class TOTP(Factor):
     @staticmethod
     def spend_step(device: TOTPFactor, step: int) -> bool:
         """Record ``step`` as used unless it (or a later one) already was: one use per code."""
-        with transaction.atomic():
-            spent = TOTPFactor.objects.filter(pk=device.pk, last_t__lt=step).update(
-                last_t=step, last_used_at=timezone.now()
-            )
+        # One conditional UPDATE: atomic by itself, no savepoint needed.
+        spent = TOTPFactor.objects.filter(pk=device.pk, last_t__lt=step).update(
+            last_t=step, last_used_at=timezone.now()
+        )
         return spent == 1

@@ -128,7 +128,12 @@ class Verification:
 
 
 def verify_challenge(
-    user: Any, challenge_id: Any, factor_type: str, code: str, request: HttpRequest | None = None
+    user: Any,
+    challenge_id: Any,
+    factor_type: str,
+    code: str,
+    request: HttpRequest | None = None,
+    factor_types: list[str] | None = None,
 ) -> Verification:
     """Check ``code`` against the challenge; spend both on success, count a failure otherwise.
 
@@ -136,8 +141,9 @@ def verify_challenge(
     ``LockedOut`` (this challenge is over), ``RateLimited`` (the user must wait: growing
     delays, then the lockout; or the client's IP sent too many answers) or ``InvalidCode``
     (with ``attempts_left`` in ``extra``).
+    ``factor_types``: ``challenge_factor_types(user)`` when the caller has it already.
     """
-    if factor_type not in challenge_factor_types(user):
+    if factor_type not in (factor_types or challenge_factor_types(user)):
         raise errors.FactorNotAllowed()
     challenge = _live_challenge(user, challenge_id)
     throttle.hit_for_ip(request, "answers", app_settings.IP_ATTEMPTS_PER_HOUR, HOUR)

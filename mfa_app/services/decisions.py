@@ -79,7 +79,8 @@ def record_decision(user: Any, decision: Decision, request: HttpRequest | None) 
 
 def note_mfa_passed(user: Any, request: HttpRequest | None) -> None:
     """A sign-in passed MFA: remember its browser and network, and when (for RISK_BASED)."""
-    UserState.objects.update_or_create(user=user, defaults={"last_mfa_at": timezone.now()})
+    if not UserState.objects.filter(user=user).update(last_mfa_at=timezone.now()):
+        UserState.objects.create(user=user, last_mfa_at=timezone.now())
     risk.record_login(user, request)
 
 

@@ -110,6 +110,7 @@ class ChallengeBase(View):
                 self.factor_type,
                 form.cleaned_data["code"],
                 request,
+                self.factor_types,
             )
         except errors.InvalidCode as exc:
             form.add_error("code", exc.message)
