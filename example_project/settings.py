@@ -1,5 +1,6 @@
 """Settings for the example site: SQLite by default, PostgreSQL when MFA_DB=postgres."""
 
+import base64
 import os
 from pathlib import Path
 
@@ -105,3 +106,13 @@ MFA_TENANT_RESOLVER = "example_project.accounts.tenants.organization_for"
 MFA_SMS_BACKEND = "mfa_app.senders.console.ConsoleBackend"
 # Numbers typed without a country code are read as US numbers.
 PHONENUMBER_DEFAULT_REGION = "US"
+
+# Keys encrypting TOTP secrets at rest, newest first (comma-separated in the environment).
+# The fallback is a development key anyone can read here: in production set your own, made
+# with Fernet.generate_key() (``manage.py check`` warns about this one when DEBUG is off).
+_development_key = base64.urlsafe_b64encode(b"mfa_app example: development key").decode()
+MFA_ENCRYPTION_KEYS = [
+    key.strip()
+    for key in os.environ.get("MFA_ENCRYPTION_KEYS", _development_key).split(",")
+    if key.strip()
+]

@@ -8,7 +8,7 @@ class MfaAppConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks, login_state  # noqa: F401  (connect checks and signal receivers)
+        from . import checks, checks_crypto, login_state  # noqa: F401  (connect checks, receivers)
 
         if apps.is_installed("django.contrib.admin"):
             from .admin.users import extend_user_admin_after_autodiscovery

@@ -14,3 +14,6 @@ if CUSTOM_USER:
     INSTALLED_APPS = [*INSTALLED_APPS, "tests.custom_user"]
     AUTH_USER_MODEL = "custom_user.EmailUser"
 MFA_SMS_BACKEND = "mfa_app.senders.locmem.LocMemBackend"
+
+# A fixed random key (the example's development key would raise mfa_app.W003 with DEBUG off).
+MFA_ENCRYPTION_KEYS = ["axAWkFGBqN71sZRIZJxRZH7wwTCMFbFxVvlRc3JKYc8="]

@@ -21,6 +21,7 @@ from django.test import AsyncClient, Client
 from django.urls import re_path, reverse
 
 from example_project.urls import urlpatterns as site_urlpatterns
+from mfa_app import crypto
 from mfa_app.models import ApplicationPolicy, Requirement, TOTPFactor
 
 from .conftest import is_logged_in, login_form, password_login
@@ -152,15 +153,17 @@ def enroll_from_pending(client: Client, user) -> list[str]:
     page = client.get(ENROLL_TOTP)
     assert page.status_code == 200
     secret = secret_on(page)
-    # The secret the page shows is the one kept server side for this user.
-    assert client.session["_mfa_totp_secret"] == {"user": str(user.pk), "secret": secret}
+    # The secret the page shows is the one kept server side for this user, encrypted.
+    stored = client.session["_mfa_totp_secret"]
+    assert stored["user"] == str(user.pk) and secret not in stored["secret"]
+    assert crypto.decrypt(stored["secret"]) == secret
     pending_key = client.session.session_key
     response = client.post(ENROLL_TOTP, {"code": pyotp.TOTP(secret).now()})
     assert response.status_code == 200
     codes = recovery_codes_on(response)
     assert is_logged_in(client)
     assert client.session.session_key != pending_key
-    assert TOTPFactor.objects.filter(user=user, confirmed=True, key=secret).count() == 1
+    assert [d.key for d in TOTPFactor.objects.filter(user=user, confirmed=True)] == [secret]
     return codes
 
 

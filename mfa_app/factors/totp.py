@@ -9,6 +9,7 @@ import pyotp
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .. import crypto
 from ..conf import app_settings
 from ..models import FactorType, TOTPFactor
 from .base import Factor, normalize_code, register
@@ -52,10 +53,19 @@ class TOTP(Factor):
     model = TOTPFactor
 
     def verify(self, user: Any, code: str) -> TOTPFactor | None:
+        unreadable = None
         for device in self.devices(user):
-            step = matching_step(device.key, code)
+            try:
+                secret = device.key
+            except crypto.DecryptionError as exc:
+                # Another app of the user's may still answer; fail closed only if none does.
+                unreadable = exc
+                continue
+            step = matching_step(secret, code)
             if step is not None and self.spend_step(device, step):
                 return device
+        if unreadable is not None:
+            raise unreadable
         return None
 
     @staticmethod

@@ -4,6 +4,7 @@ from django_otp.models import Device, TimestampMixin
 from phonenumber_field.modelfields import PhoneNumberField
 
 from ..masking import mask_email, mask_phone
+from .fields import EncryptedTextField
 
 
 class FactorModel(TimestampMixin, Device):
@@ -21,8 +22,8 @@ class FactorModel(TimestampMixin, Device):
 
 
 class TOTPFactor(FactorModel):
-    # Base32; never rendered again after enrollment.
-    key = models.CharField(max_length=128)
+    # Base32, encrypted at rest (OTP-08); never rendered again after enrollment.
+    key = EncryptedTextField(editable=False)
     # Highest time step accepted so far: a code for this step or an earlier one is a replay.
     last_t = models.BigIntegerField(default=-1)
 

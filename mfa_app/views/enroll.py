@@ -7,7 +7,7 @@ from django.shortcuts import render, resolve_url
 from django.urls import reverse
 from django.views import View
 
-from .. import errors, login_state, services
+from .. import crypto, errors, login_state, services
 from ..conf import app_settings
 from ..factors import get_factor
 from ..forms import CodeForm
@@ -138,12 +138,18 @@ class TOTPEnrollView(EnrollmentMixin, View):
         return self.render(form)
 
     def secret(self) -> str:
-        """The secret offered to this user, kept server side until they confirm it."""
+        """The secret offered to this user, kept server side (encrypted) until they confirm it."""
         stored = self.request.session.get(SECRET_SESSION_KEY)
         if isinstance(stored, dict) and stored.get("user") == str(self.user.pk):
-            return stored["secret"]
+            try:
+                return crypto.decrypt(stored["secret"])
+            except (crypto.DecryptionError, AttributeError, KeyError, TypeError, ValueError):
+                pass  # a session from before a key rotation, or tampered: offer a new one
         secret = services.new_totp_secret()
-        self.request.session[SECRET_SESSION_KEY] = {"user": str(self.user.pk), "secret": secret}
+        self.request.session[SECRET_SESSION_KEY] = {
+            "user": str(self.user.pk),
+            "secret": crypto.encrypt(secret),
+        }
         return secret
 
     def render(self, form: CodeForm) -> HttpResponse:

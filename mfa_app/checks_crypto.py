@@ -1,0 +1,44 @@
+"""System checks for ``MFA_ENCRYPTION_KEYS``: a bad key fails here, never at a login."""
+
+import base64
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import Error, Warning, register
+
+from .conf import app_settings
+from .crypto import GENERATE_KEY, key_problems
+
+HINT = (
+    f"Generate a key with: {GENERATE_KEY} and list it first in MFA_ENCRYPTION_KEYS "
+    "(a list, newest first; keep older keys listed until manage.py mfa_rotate_keys has run)."
+)
+
+
+@register()
+def check_encryption_keys(app_configs: Any = None, **kwargs: Any) -> list:
+    keys = app_settings.ENCRYPTION_KEYS
+    problems = [
+        Error(
+            problem.message,
+            hint=HINT,
+            id="mfa_app.E010" if problem.position is None else "mfa_app.E011",
+        )
+        for problem in key_problems(keys)
+    ]
+    if not problems and not settings.DEBUG and _looks_handmade(keys[0]):
+        problems.append(
+            Warning(
+                "MFA_ENCRYPTION_KEYS[0], the key that encrypts, looks hand-made (like the "
+                "example project's development key), yet DEBUG is off.",
+                hint=f"{HINT} Then drop the old key.",
+                id="mfa_app.W003",
+            )
+        )
+    return problems
+
+
+def _looks_handmade(key: str | bytes) -> bool:
+    """Whether ``key`` decodes to text or few distinct bytes: never so from a random source."""
+    raw = base64.urlsafe_b64decode(key)
+    return all(32 <= byte < 127 for byte in raw) or len(set(raw)) < 8
