@@ -176,9 +176,28 @@ def mark_authenticated(request: HttpRequest) -> None:
     request.session[AUTH_AT_KEY] = _now()
 
 
+def mark_verified(request: HttpRequest, factor_type: str) -> None:
+    """The signed-in user just answered with a second factor (``factor_type``)."""
+    now = _now()
+    request.session[AUTH_AT_KEY] = now
+    request.session[VERIFIED_KEY] = {"at": now, "factor": factor_type}
+
+
 def recently_authenticated(request: HttpRequest) -> bool:
-    at = request.session.get(AUTH_AT_KEY)
-    return isinstance(at, int | float) and _now() - at <= app_settings.REAUTHENTICATION_TIMEOUT
+    """Whether the user proved who they are recently enough for a sensitive change.
+
+    A user with a factor must have passed MFA within ``MFA_REAUTHENTICATION_TIMEOUT``: a
+    sign-in that skipped the challenge (remembered device, RISK_BASED, bypass) or a password
+    alone is not enough to add or remove factors (SES-07, TD-05). A user without one proves
+    it with the password.
+    """
+    timeout = app_settings.REAUTHENTICATION_TIMEOUT
+    if services.active_factors(request.user):
+        verified = request.session.get(VERIFIED_KEY)
+        at = verified.get("at") if isinstance(verified, dict) else None
+    else:
+        at = request.session.get(AUTH_AT_KEY)
+    return isinstance(at, int | float) and _now() - at <= timeout
 
 
 @receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="mfa_app.password_changed")

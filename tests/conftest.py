@@ -79,6 +79,19 @@ def sign_in_with_mfa(client: Client, user) -> None:
     assert response.status_code == 302, response.content.decode()[:500]
 
 
+def mark_mfa_verified(client: Client, factor_type: str = "TOTP") -> None:
+    """As if the signed-in user had just passed MFA in this session."""
+    from django.utils import timezone
+
+    from mfa_app import login_state
+
+    session = client.session
+    now = timezone.now().timestamp()
+    session[login_state.AUTH_AT_KEY] = now
+    session[login_state.VERIFIED_KEY] = {"at": now, "factor": factor_type}
+    session.save()
+
+
 def sent_prompt(to: str) -> str:
     """How the challenge page says where a code went (``to`` is the masked destination)."""
     return f'Enter the code sent to <strong class="mfa-destination">{to}</strong>'

@@ -14,7 +14,7 @@ from django.utils import timezone
 from mfa_app import errors, services
 from mfa_app.models import EmailFactor, MFAEvent, RateLimit, SentCode, SMSFactor
 
-from .conftest import is_logged_in, password_login, sent_prompt
+from .conftest import is_logged_in, mark_mfa_verified, password_login, sent_prompt
 from .factories import (
     EmailFactorFactory,
     SMSFactorFactory,
@@ -153,6 +153,7 @@ def test_a_resend_replaces_the_code_of_the_earlier_send(signed_in, user, sms_out
 
 def test_a_number_cannot_be_added_twice(signed_in, user, sms_outbox):
     SMSFactorFactory(user=user, number="+14155552671")
+    mark_mfa_verified(signed_in, "SMS")
     response = signed_in.post(ENROLL_SMS, {"send": "1", "destination": "(415) 555-2671"})
     assert response.status_code == 400
     assert "already use" in text(response)

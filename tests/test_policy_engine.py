@@ -583,3 +583,15 @@ def test_staff_cannot_grant_themselves_a_bypass(db):
     with pytest.raises(errors.InvalidBypass):
         services.grant_bypass(staff, timezone.now() + timedelta(days=1), "travelling", staff)
     assert services.active_bypass(staff) is None
+
+
+def test_a_remembered_device_does_not_open_sensitive_changes(client, device):
+    """TD-05: trust skips the sign-in challenge, never the step-up before removing a factor."""
+    sign_in(client, device, remember=True)
+    log_out(client)
+    password_login(client, device.user)
+    assert is_logged_in(client)
+    remove = reverse("mfa_app:remove_factor", args=["TOTP", device.pk])
+    response = client.post(remove)
+    assert response["Location"].startswith(reverse("mfa_app:step_up"))
+    assert device.__class__.objects.filter(pk=device.pk).exists()

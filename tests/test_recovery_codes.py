@@ -14,7 +14,7 @@ from mfa_app.factors import get_factor
 from mfa_app.factors.recovery import ALPHABET
 from mfa_app.models import MFAEvent, RecoveryCode
 
-from .conftest import is_logged_in, password_login
+from .conftest import is_logged_in, mark_mfa_verified, password_login
 from .factories import TOTPFactorFactory, code_for
 
 CHALLENGE = reverse("mfa_app:challenge")
@@ -148,7 +148,7 @@ def test_regenerating_needs_a_recent_authentication(client, device):
         client.post(CHALLENGE, {"code": code_for(device)})
         clock.shift(301)
         response = client.post(reverse("mfa_app:regenerate_recovery_codes"))
-        assert response["Location"].startswith(reverse("mfa_app:reauthenticate"))
+        assert response["Location"].startswith(reverse("mfa_app:step_up"))
     assert get_factor("RECOVERY").verify(device.user, old[0]) is not None
 
 
@@ -157,6 +157,7 @@ def test_no_codes_when_the_policy_turns_them_off(client, user, app_policy):
     app_policy.save()
     client.force_login(user)
     device = TOTPFactorFactory(user=user)
+    mark_mfa_verified(client)
     assert services.recovery_codes_after_enrollment(device.user) == []
     assert client.post(reverse("mfa_app:regenerate_recovery_codes"))["Location"] == reverse(
         "mfa_app:security"

@@ -64,18 +64,21 @@ def test_removing_a_factor_right_after_signing_in(signed_in, device):
     assert MFAEvent.objects.filter(user=device.user, kind="factor_removed").exists()
 
 
-def test_removing_a_factor_later_asks_for_the_password_first(client, device):
+def test_removing_a_factor_later_asks_for_a_second_factor_not_just_the_password(client, device):
     with time_machine.travel(time.time(), tick=False) as clock:
         password_login(client, device.user)
         client.post(reverse("mfa_app:challenge"), {"code": code_for(device)})
         clock.shift(301)
         response = client.post(remove_url(device))
-        assert response["Location"] == f"{REAUTH}?next={remove_url(device).replace('/', '%2F')}"
+        step_up = reverse("mfa_app:step_up")
+        assert response["Location"] == f"{step_up}?next={remove_url(device).replace('/', '%2F')}"
         assert TOTPFactor.objects.filter(pk=device.pk).exists()
-
-        wrong = client.post(REAUTH, {"password": "wrong", "next": remove_url(device)})
+        # The password alone does not do for a user with a factor (SES-07).
+        client.post(REAUTH, {"password": PASSWORD, "next": remove_url(device)})
+        assert client.post(remove_url(device))["Location"].startswith(step_up)
+        wrong = client.post(response["Location"], {"factor": "TOTP", "code": "000000"})
         assert wrong.status_code == 400
-        right = client.post(REAUTH, {"password": PASSWORD, "next": remove_url(device)})
+        right = client.post(response["Location"], {"factor": "TOTP", "code": code_for(device, 1)})
         assert right["Location"] == remove_url(device)
         client.post(remove_url(device))
     assert not TOTPFactor.objects.filter(pk=device.pk).exists()

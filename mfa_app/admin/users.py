@@ -136,7 +136,6 @@ class MFAUserAdminMixin(MFAUserActionsMixin):
         headers = (_("Type"), _("Name"), _("Sends to"), _("Created"), _("Last used"))
         return _table(headers, rows)
 
-    @admin.display(description=_("bypass"))
     @admin.display(description=_("wrong answers in a row"))
     def mfa_lockout(self, obj: Any) -> str:
         state = UserState.objects.filter(user=obj).first()
@@ -150,6 +149,7 @@ class MFAUserAdminMixin(MFAUserActionsMixin):
             _("MFA locked until %(when)s") % {"when": when(until)},
         )
 
+    @admin.display(description=_("bypass"))
     def mfa_bypass(self, obj: Any) -> str:
         state = services.active_bypass(obj)
         if state is None:

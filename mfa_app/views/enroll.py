@@ -70,6 +70,8 @@ class EnrollmentMixin:
             next_url = login_state.complete(self.request, self.user, factor_type, device)
             next_url = next_url or resolve_url("/")
         else:
+            # Confirming the new factor proved it is in the user's hands, just now.
+            login_state.mark_verified(self.request, factor_type)
             next_url = reverse("mfa_app:security")
         if codes:
             return render_recovery_codes(self.request, codes, next_url)

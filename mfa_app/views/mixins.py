@@ -5,7 +5,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from .. import login_state
+from .. import login_state, services
 from ..policy import EffectivePolicy, policy_for
 
 
@@ -33,5 +33,9 @@ class RecentAuthRequiredMixin(LoginRequiredMixin, MFAEnabledMixin):
 
 
 def redirect_to_reauth(request: HttpRequest) -> HttpResponseRedirect:
+    """Prove it is you again: a second factor if the user has one, else the password."""
     query = urlencode({"next": request.get_full_path()})
-    return HttpResponseRedirect(f"{reverse('mfa_app:reauthenticate')}?{query}")
+    target = (
+        "mfa_app:step_up" if services.active_factors(request.user) else "mfa_app:reauthenticate"
+    )
+    return HttpResponseRedirect(f"{reverse(target)}?{query}")

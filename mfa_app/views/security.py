@@ -14,6 +14,7 @@ from .. import errors, login_state, services
 from ..conf import app_settings
 from ..factors import get_factor
 from ..forms import ReauthenticateForm, RenameFactorForm
+from ..models import FactorType
 from .challenge import wait_message
 from .enroll import ENROLL_URLS
 from .mixins import MFAEnabledMixin, RecentAuthRequiredMixin
@@ -168,7 +169,13 @@ class ReauthenticateView(LoginRequiredMixin, View):
                 return self.render(form)
             if confirmed:
                 request.session.pop(REAUTH_FAILURES_KEY, None)
-                login_state.mark_authenticated(request)
+                # A new proof of identity, a new session key (SES-01).
+                request.session.cycle_key()
+                if form.cleaned_data["code"] and not form.cleaned_data["password"]:
+                    # A code from the authenticator app is a second factor, not just a password.
+                    login_state.mark_verified(request, FactorType.TOTP)
+                else:
+                    login_state.mark_authenticated(request)
                 next_url = login_state.safe_next(request, request.POST.get("next"))
                 return HttpResponseRedirect(next_url or reverse("mfa_app:security"))
             failures = request.session.get(REAUTH_FAILURES_KEY, 0) + 1
