@@ -26,6 +26,7 @@ test: $(INSTALLED)
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/bandit -c pyproject.toml -r mfa_app
 
 format: $(INSTALLED)
 	$(BIN)/ruff check --fix .
@@ -33,3 +34,9 @@ format: $(INSTALLED)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 .pytest_cache .ruff_cache
+
+# Benchmarks against a bare Django site (bench/README.md): `make bench BENCH_ARGS=--quick`.
+# The load test (gunicorn, PostgreSQL, Redis) is `bench/load/run.sh`.
+.PHONY: bench
+bench: $(INSTALLED)
+	$(BIN)/python bench/run.py $(BENCH_ARGS)

@@ -44,6 +44,10 @@ def client_ip(request: Any) -> str | None:
 
 def _parse(value: str) -> Address | None:
     value = value.strip()
+    if "%" in value:
+        # An IPv6 zone id ("fe80::1%eth0") names a local interface: meaningless here, and no
+        # database column for addresses accepts it.
+        return None
     if value.startswith("[") and "]" in value:  # "[2001:db8::1]:443"
         value = value[1 : value.index("]")]
     elif value.count(":") == 1:  # "203.0.113.9:443"

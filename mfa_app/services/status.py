@@ -1,5 +1,6 @@
 """What a user has and what a login needs: factors, status, the login requirement."""
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,11 +51,16 @@ def get_user_factor(user: Any, factor_type: str, pk: Any) -> FactorModel:
     except KeyError as exc:
         raise errors.FactorNotFound() from exc
     device = None
-    if not factor.is_fallback and str(pk).isdigit():
+    if not factor.is_fallback and is_id(pk):
         device = factor.devices(user).filter(pk=int(pk)).first()
     if device is None:
         raise errors.FactorNotFound()
     return device
+
+
+def is_id(value: Any) -> bool:
+    """ASCII digits that fit a database id (``str.isdigit`` also passes superscripts)."""
+    return re.fullmatch(r"[0-9]{1,18}", str(value)) is not None
 
 
 def recovery_codes_remaining(user: Any) -> int:

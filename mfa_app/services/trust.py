@@ -10,7 +10,7 @@ from django.utils import timezone
 from .. import devices, errors, events, lockout
 from ..models import TrustedDevice, UserState
 from ..policy import policy_for
-from .status import Kind
+from .status import Kind, is_id
 
 # --- remembered devices ---------------------------------------------------------------------
 
@@ -54,7 +54,7 @@ def revoke_devices(
     """Revoke one remembered device (``device_id``) or all of them; return how many."""
     devices_ = trusted_devices(user)
     if device_id is not None:
-        if not str(device_id).isdigit():
+        if not is_id(device_id):
             raise errors.FactorNotFound()
         devices_ = devices_.filter(pk=int(device_id))
     revoked = devices_.update(revoked_at=timezone.now())
