@@ -37,11 +37,11 @@ def reserve_attempt(user: Any) -> None:
     """Count one answer as wrong until it proves right; ``RateLimited`` while the user waits."""
     now = timezone.now()
     threshold = app_settings.LOCKOUT_THRESHOLD
-    # The wait that the new count (the current one + 1) brings, decided in the same UPDATE.
+    # The wait that the new count (the current one + 1) brings, decided in the same UPDATE;
+    # counts that bring the same wait share one branch, so the CASE stays short.
     waits = [
-        When(failed_attempts=count, then=Value(now + wait))
-        for count in range(threshold)
-        if (wait := wait_after(count + 1)) is not None
+        When(failed_attempts__gte=low, failed_attempts__lte=high, then=Value(now + wait))
+        for low, high, wait in _wait_ranges(threshold)
     ]
     waits.append(When(failed_attempts__gte=threshold, then=Value(now + wait_after(threshold))))
     not_waiting = Q(locked_until__isnull=True) | Q(locked_until__lte=now)
@@ -55,6 +55,20 @@ def reserve_attempt(user: Any) -> None:
         # No state yet (a first answer ever), or a wait: create the row if missing and retry.
         UserState.objects.bulk_create([UserState(user=user)], ignore_conflicts=True)
     raise locked_error(UserState.objects.get(user=user).locked_until, now)
+
+
+def _wait_ranges(threshold: int) -> list[tuple[int, int, timedelta]]:
+    """(lowest, highest current count, wait) for the counts below ``threshold`` that wait."""
+    ranges: list[tuple[int, int, timedelta]] = []
+    for count in range(threshold):
+        wait = wait_after(count + 1)
+        if wait is None:
+            continue
+        if ranges and ranges[-1][2] == wait and ranges[-1][1] == count - 1:
+            ranges[-1] = (ranges[-1][0], count, wait)
+        else:
+            ranges.append((count, count, wait))
+    return ranges
 
 
 def attempt_succeeded(user: Any, *, mfa_passed: bool = False) -> None:
