@@ -184,3 +184,34 @@ def check_sms(app_configs: Any = None, **kwargs: Any) -> list:
                 )
             )
     return problems
+
+
+PROCESS_LOCAL_CACHES = (
+    "django.core.cache.backends.locmem.LocMemCache",
+    "django.core.cache.backends.dummy.DummyCache",
+)
+
+
+@register(deploy=True)
+def check_cache(app_configs: Any = None, **kwargs: Any) -> list:
+    """mfa_app keeps its counters in the database; a site's cache must still be shared."""
+    from django.conf import settings
+
+    backend = settings.CACHES.get("default", {}).get("BACKEND", "")
+    cached_sessions = "cache" in settings.SESSION_ENGINE
+    if settings.DEBUG or backend not in PROCESS_LOCAL_CACHES:
+        return []
+    return [
+        Warning(
+            f"The default cache ({backend.rsplit('.', 1)[-1]}) lives in each server process"
+            + (
+                ", and sessions are kept in it: a sign-in would exist in one process only."
+                if cached_sessions
+                else ": anything your site rate-limits or caches there is per process."
+            ),
+            hint="Use a shared cache in production, e.g. "
+            "django.core.cache.backends.redis.RedisCache. (mfa_app's own lockout and rate "
+            "limits live in the database and hold across processes either way.)",
+            id="mfa_app.W004",
+        )
+    ]

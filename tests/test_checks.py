@@ -251,3 +251,16 @@ def test_twilio_with_credentials_and_a_sender_is_quiet(settings):
     settings.MFA_TWILIO_AUTH_TOKEN = "token"
     settings.MFA_TWILIO_MESSAGING_SERVICE_SID = "MG" + "0" * 32
     assert check_sms() == []
+
+
+def test_w004_warns_about_a_process_local_cache_in_production(settings):
+    from mfa_app.checks import check_cache
+
+    settings.DEBUG = False
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    assert ids(check_cache()) == ["mfa_app.W004"]
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache"}}
+    assert check_cache() == []
+    settings.DEBUG = True
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    assert check_cache() == []
