@@ -42,6 +42,16 @@ from .management import (
     reset_mfa,
     set_primary_factor,
 )
+from .policies import (
+    APPLICATION,
+    STAFF_RULE,
+    TENANT,
+    PolicyExplanation,
+    explain_policy,
+    get_policy,
+    policy_values,
+    update_policy,
+)
 from .recovery_codes import (
     recovery_codes_after_enrollment,
     regenerate_recovery_codes,
@@ -76,13 +86,17 @@ from .trust import (
 )
 
 __all__ = [
+    "APPLICATION",
     "CHALLENGE",
     "ENROLL",
     "RECOVERY",
+    "STAFF_RULE",
+    "TENANT",
     "ChallengeMethod",
     "Decision",
     "Kind",
     "MFAStatus",
+    "PolicyExplanation",
     "TOTPSetup",
     "Verification",
     "active_bypass",
@@ -97,8 +111,10 @@ __all__ = [
     "enroll_code_factor",
     "enroll_totp",
     "enroll_webauthn",
+    "explain_policy",
     "factor_type_of",
     "finish_enrollment",
+    "get_policy",
     "get_user_factor",
     "grace_days_left",
     "grant_bypass",
@@ -111,6 +127,7 @@ __all__ = [
     "note_mfa_passed",
     "note_password_changed",
     "passkey_login_options",
+    "policy_values",
     "postpone_enrollment",
     "record_decision",
     "recovery_codes_after_enrollment",
@@ -129,6 +146,7 @@ __all__ = [
     "totp_setup",
     "trusted_devices",
     "unlock_mfa",
+    "update_policy",
     "user_state",
     "verify_challenge",
     "verify_passkey_login",

@@ -68,6 +68,7 @@ def _risk_decision(
 
 
 def record_decision(user: Any, decision: Decision, request: HttpRequest | None) -> None:
+    """Write ``decision`` to the audit log (kind ``decision``: its outcome and reasons)."""
     events.record(
         Kind.DECISION,
         user,
@@ -85,6 +86,7 @@ def note_mfa_passed(user: Any, request: HttpRequest | None) -> None:
 
 
 def user_state(user: Any) -> UserState:
+    """The user's ``UserState`` (grace period, lockout, bypass), created if missing."""
     state, _created = UserState.objects.get_or_create(user=user)
     return state
 

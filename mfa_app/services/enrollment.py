@@ -28,6 +28,8 @@ from .status import Kind, list_factors
 
 @dataclass(frozen=True)
 class TOTPSetup:
+    """A TOTP secret to show once: base32 for manual entry, ``otpauth://`` URI, QR code SVG."""
+
     secret: str
     uri: str
     qr_svg: str
@@ -41,6 +43,7 @@ def totp_setup(user: Any, secret: str, request: HttpRequest | None = None) -> TO
 
 
 def new_totp_secret() -> str:
+    """A new random base32 TOTP secret (keep it server-side until ``enroll_totp``)."""
     return totp_factor.generate_secret()
 
 

@@ -60,8 +60,14 @@ def set_primary_factor(user: Any, device: FactorModel) -> FactorModel:
     return device
 
 
-def reset_mfa(user: Any, actor: Any = None, request: HttpRequest | None = None) -> None:
-    """Remove every factor and recovery code: the user enrolls again at the next login."""
+def reset_mfa(
+    user: Any, actor: Any = None, request: HttpRequest | None = None, *, via: str = ""
+) -> None:
+    """Remove every factor and recovery code: the user enrolls again at the next login.
+
+    Also ends the user's unfinished logins and revokes their remembered devices. ``actor`` is
+    the staff member who asked; ``via`` (e.g. ``"command"``) goes into the audit details.
+    """
     with transaction.atomic():
         for factor in registered_factors():
             factor.model.objects.filter(user=user).delete()
@@ -70,7 +76,7 @@ def reset_mfa(user: Any, actor: Any = None, request: HttpRequest | None = None) 
         TrustedDevice.objects.filter(user=user, revoked_at__isnull=True).update(
             revoked_at=timezone.now()
         )
-    events.record(Kind.RESET, user, request, actor=actor)
+    events.record(Kind.RESET, user, request, actor=actor, **({"via": via} if via else {}))
 
 
 # --- re-authentication ----------------------------------------------------------------------

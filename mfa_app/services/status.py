@@ -41,6 +41,7 @@ def active_factors(user: Any, policy: EffectivePolicy | None = None) -> list[Fac
 
 
 def factor_type_of(device: FactorModel) -> str:
+    """The factor type of a factor model instance: ``"TOTP"``, ``"WEBAUTHN"``, ``"SMS"``..."""
     return next(f.type for f in registered_factors() if isinstance(device, f.model))
 
 
@@ -64,11 +65,14 @@ def is_id(value: Any) -> bool:
 
 
 def recovery_codes_remaining(user: Any) -> int:
+    """How many of the user's recovery codes are still unused (0 without any)."""
     return get_factor(RECOVERY).remaining(user)
 
 
 @dataclass(frozen=True)
 class MFAStatus:
+    """What ``mfa_status`` returns."""
+
     enabled: bool
     factors: list[FactorModel]
     recovery_codes_remaining: int
@@ -76,6 +80,10 @@ class MFAStatus:
 
 
 def mfa_status(user: Any) -> MFAStatus:
+    """Whether MFA is on for ``user``, their factors, recovery codes left and their policy.
+
+    ``enabled``: the policy is not DISABLED and allows one of the factors the user holds.
+    """
     policy = policy_for(user)
     factors = list_factors(user)
     return MFAStatus(

@@ -105,6 +105,7 @@ def grant_bypass(
 
 
 def end_bypass(user: Any, actor: Any = None, request: HttpRequest | None = None) -> bool:
+    """Staff: end the user's running bypass now; ``True`` if there was one (audited)."""
     ended = UserState.objects.filter(user=user, bypass_until__gt=timezone.now()).update(
         bypass_until=None
     )
@@ -114,6 +115,7 @@ def end_bypass(user: Any, actor: Any = None, request: HttpRequest | None = None)
 
 
 def active_bypass(user: Any) -> UserState | None:
+    """The user's state while a bypass runs (``bypass_until``, reason, granted by), else None."""
     return UserState.objects.filter(user=user, bypass_until__gt=timezone.now()).first()
 
 
