@@ -4,6 +4,8 @@ import base64
 import os
 from pathlib import Path
 
+import django
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 SECRET_KEY = os.environ.get(
@@ -106,6 +108,20 @@ MFA_TENANT_RESOLVER = "example_project.accounts.tenants.organization_for"
 MFA_SMS_BACKEND = "mfa_app.senders.console.ConsoleBackend"
 # Numbers typed without a country code are read as US numbers.
 PHONENUMBER_DEFAULT_REGION = "US"
+
+# Background tasks (webhook deliveries): Django 6 has django.tasks built in, Django 5.2 takes
+# the django-tasks package. The immediate backend runs each task at once, in the process that
+# queued it: enough for the demo, no worker to start. In production use a real queue, e.g.
+# django-tasks-db ("django_tasks_db" in INSTALLED_APPS, then `manage.py db_worker`):
+#   TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+TASKS = {
+    "default": {
+        "BACKEND": ("django.tasks" if django.VERSION >= (6, 0) else "django_tasks")
+        + ".backends.immediate.ImmediateBackend"
+    }
+}
+# Webhook receivers on this machine (http://127.0.0.1:...) are fine while developing.
+MFA_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = DEBUG
 
 # Keys encrypting TOTP secrets at rest, newest first (comma-separated in the environment).
 # The fallback is a development key anyone can read here: in production set your own, made

@@ -8,7 +8,13 @@ class MfaAppConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks, checks_crypto, login_state  # noqa: F401  (connect checks, receivers)
+        from . import (  # noqa: F401  (connect checks, receivers)
+            checks,
+            checks_crypto,
+            login_state,
+            notifications,
+        )
+        from .webhooks import dispatch  # noqa: F401  (connect the webhook receivers)
 
         if apps.is_installed("django.contrib.admin"):
             from .admin.users import extend_user_admin_after_autodiscovery

@@ -215,3 +215,53 @@ def check_cache(app_configs: Any = None, **kwargs: Any) -> list:
             id="mfa_app.W004",
         )
     ]
+
+
+def _whole_seconds(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+@register()
+def check_webhooks(app_configs: Any = None, **kwargs: Any) -> list:
+    from .conf import app_settings
+
+    problems = []
+    schedule = app_settings.WEBHOOK_RETRY_SCHEDULE
+    if not isinstance(schedule, list | tuple) or not all(map(_whole_seconds, schedule)):
+        problems.append(
+            Error(
+                "MFA_WEBHOOK_RETRY_SCHEDULE must be a list of positive whole numbers of seconds.",
+                hint="The seconds between a failed attempt and the next, e.g. "
+                "[60, 300, 1800, 7200, 43200]; [] makes a single attempt.",
+                id="mfa_app.E020",
+            )
+        )
+    timeout = app_settings.WEBHOOK_TIMEOUT
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+        problems.append(
+            Error("MFA_WEBHOOK_TIMEOUT must be a positive number of seconds.", id="mfa_app.E021")
+        )
+    return problems + _webhook_task_problems(app_settings)
+
+
+def _webhook_task_problems(app_settings: Any) -> list:
+    alias, queue = app_settings.WEBHOOK_TASK_BACKEND, app_settings.WEBHOOK_TASK_QUEUE
+    try:
+        from .tasks import task_backends
+
+        backend = task_backends[alias]
+    except Exception as exc:
+        # Anything from a missing package to an unknown alias: deliveries could not be queued.
+        message = f"Webhook deliveries cannot be queued on task backend {alias!r}: {exc}"
+    else:
+        if not backend.queues or queue in backend.queues:
+            return []
+        message = f"The task backend {alias!r} has no queue {queue!r} (MFA_WEBHOOK_TASK_QUEUE)."
+    return [
+        Error(
+            message,
+            hint="Set MFA_WEBHOOK_TASK_BACKEND to an alias of settings.TASKS and "
+            "MFA_WEBHOOK_TASK_QUEUE to one of its QUEUES. On Django 5.2, install django-tasks.",
+            id="mfa_app.E022",
+        )
+    ]

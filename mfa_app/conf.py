@@ -92,6 +92,34 @@ DEFAULTS: dict[str, Any] = {
     "TWILIO_FROM_NUMBER": "",
     "TWILIO_MESSAGING_SERVICE_SID": "",
     "TWILIO_HTTP_CLIENT": None,
+    # Security emails to the user (docs/notifications.md): each kind on or off; a dict given
+    # in settings is merged with this one, and ``False`` turns them all off.
+    "NOTIFICATIONS": {
+        "factor_added": True,
+        "factor_removed": True,
+        "recovery_code_used": True,
+        "mfa_reset": True,
+        "device_remembered": True,
+        "sign_in_failed": True,
+    },
+    # The site's address for links in them (``"https://example.com"``), needed where no request
+    # is at hand (management commands). ``None``: the Sites framework, else the request's host.
+    "NOTIFICATION_SITE_URL": None,
+    # Dotted path of the callable ``(notification) -> None`` that sends them; replace it to
+    # use the site's own mailer or a task queue.
+    "NOTIFICATION_SENDER": "mfa_app.notifications.send_by_email",
+    # How a user reaches the site's support when it wasn't them: an address, a URL, a phone.
+    "SUPPORT_CONTACT": "",
+    # Webhooks: seconds to wait on a receiver (connecting, then each read), the seconds
+    # between a failed attempt and the next (one retry each; then the delivery gives up), and
+    # whether receivers may be on private, loopback or link-local addresses (off: a URL
+    # entered in the admin cannot reach the site's own network, SSRF).
+    "WEBHOOK_TIMEOUT": 5,
+    "WEBHOOK_RETRY_SCHEDULE": [60, 300, 1800, 7200, 43200],
+    "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": False,
+    # The task backend (an alias of settings.TASKS) and queue that deliveries go through.
+    "WEBHOOK_TASK_BACKEND": "default",
+    "WEBHOOK_TASK_QUEUE": "default",
 }
 
 

@@ -13,6 +13,7 @@ from .factors import (
 )
 from .policies import ApplicationPolicy, FactorType, PolicyFields, Requirement, TenantPolicy
 from .tenants import Tenant
+from .webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "ApplicationPolicy",
@@ -35,4 +36,7 @@ __all__ = [
     "TrustedDevice",
     "UserState",
     "WebAuthnCredential",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

@@ -121,6 +121,8 @@ def finish_enrollment(user: Any, challenge_id: Any, factor_type: str) -> bool:
 
 @dataclass
 class Verification:
+    """A passed challenge: the factor and device that passed it, and any new recovery codes."""
+
     challenge: Challenge
     factor_type: str
     device: FactorModel
@@ -216,8 +218,9 @@ def _count_failure(
         # A concurrent request with the same code won: this one lost a race, not a guess.
         _live_challenge(user, challenge.pk)
     failures = Challenge.objects.values_list("failures", flat=True).get(pk=challenge.pk)
-    # The factor's reason for refusing (e.g. a WebAuthn counter that went back) goes on record.
-    details = rejection.extra if rejection is not None else {}
+    # The factor's reason for refusing (e.g. a WebAuthn counter that went back) goes on record,
+    # with the challenge: a sign-in's and a step-up's wrong answers are told apart by it.
+    details = {**(rejection.extra if rejection is not None else {}), "challenge": str(challenge.pk)}
     events.record(Kind.FAILED, user, request, factor_type=factor_type, failures=failures, **details)
     if failures >= app_settings.MAX_ATTEMPTS:
         events.record(Kind.LOCKED_OUT, user, request, factor_type=factor_type, failures=failures)

@@ -1,0 +1,364 @@
+"""Security emails to the user about their MFA: what changed, or who failed it (REC-08, LC-10).
+
+Receivers of the audit signals (so pages, the JSON API, the admin and commands all send them)
+gather what an email says while the request is at hand, and hand it to
+``MFA_NOTIFICATION_SENDER`` once the transaction commits: a change rolled back tells nobody,
+and a mail server that fails breaks no MFA action.
+"""
+
+import logging
+import re
+import smtplib
+import time
+from collections.abc import Iterable
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import partial
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.apps import apps
+from django.conf import settings
+from django.core.checks import Error, register
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import transaction
+from django.db.models import QuerySet
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
+from django.template.loader import render_to_string
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone, translation
+from django.utils.module_loading import import_string
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+
+from . import errors, signals, throttle
+from .conf import DEFAULTS, app_settings
+from .factors import get_factor
+from .factors.email import email_address_for
+from .models import EmailFactor, MFAEvent
+from .policy import policy_for
+from .services.status import CHALLENGE
+
+logger = logging.getLogger("mfa_app.notifications")
+Kind = MFAEvent.Kind
+
+# The audit events that email the user, by their name in ``MFA_NOTIFICATIONS`` (and templates).
+KINDS = {
+    Kind.ENROLLED: "factor_added",
+    Kind.FACTOR_REMOVED: "factor_removed",
+    Kind.RECOVERY_CODE_USED: "recovery_code_used",
+    Kind.RESET: "mfa_reset",
+    Kind.DEVICE_REMEMBERED: "device_remembered",
+    Kind.FAILED: "sign_in_failed",
+}
+TEMPLATE_DIR = "mfa_app/email/notifications/"
+
+
+def is_enabled(kind: str) -> bool:
+    """Whether ``MFA_NOTIFICATIONS`` leaves the ``kind`` emails (``"factor_added"``...) on."""
+    setting = app_settings.NOTIFICATIONS
+    if isinstance(setting, bool):
+        return setting
+    return bool({**DEFAULTS["NOTIFICATIONS"], **setting}.get(kind, False))
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One security email to ``user``: what ``MFA_NOTIFICATION_SENDER`` is given.
+
+    ``kind`` names the templates (``<kind>_subject.txt``, ``<kind>.txt`` and ``<kind>.html``
+    in ``mfa_app/email/notifications/``); ``context`` holds what they show. They render in
+    the active language and time zone (the site's, unless the sender changes them).
+    """
+
+    kind: str
+    user: Any
+    recipients: tuple[str, ...]
+    context: dict[str, Any] = field(default_factory=dict)
+
+    def render(self) -> tuple[str, str, str]:
+        """The subject on one line, the plain text and the HTML."""
+        context = {**self.context, "user": self.user}
+        subject, text, html = (
+            render_to_string(f"{TEMPLATE_DIR}{self.kind}{suffix}", context)
+            for suffix in ("_subject.txt", ".txt", ".html")
+        )
+        # Templates may leave blank lines where a block or a detail is empty.
+        return " ".join(subject.split()), re.sub(r"\n\s*\n\s*\n", "\n\n", text).strip(), html
+
+    def messages(self) -> list[EmailMultiAlternatives]:
+        """One message per address, so that no address learns the others."""
+        subject, text, html = self.render()
+        messages = []
+        for address in self.recipients:
+            message = EmailMultiAlternatives(subject, text, to=[address])
+            message.attach_alternative(html, "text/html")
+            messages.append(message)
+        return messages
+
+
+def send_by_email(notification: Notification) -> None:
+    """The default ``MFA_NOTIFICATION_SENDER``: through ``EMAIL_BACKEND``, on one connection."""
+    get_connection().send_messages(notification.messages())
+
+
+def recipients_for(user: Any, also: Iterable[str] = ()) -> tuple[str, ...]:
+    """Every address of ``user``: the account's and each email factor's, once each (LC-10)."""
+    stored = EmailFactor.objects.filter(user=user, confirmed=True).values_list("email", flat=True)
+    unique: dict[str, str] = {}
+    for address in (email_address_for(user), *stored, *also):
+        address = (address or "").strip()
+        if address:
+            unique.setdefault(address.lower(), address)
+    return tuple(unique.values())
+
+
+def security_url(request: Any = None) -> str:
+    """The security page's absolute URL ("" when nothing says where the site is)."""
+    try:
+        path = reverse("mfa_app:security")
+    except NoReverseMatch:
+        return ""
+    if app_settings.NOTIFICATION_SITE_URL:
+        return f"{str(app_settings.NOTIFICATION_SITE_URL).rstrip('/')}{path}"
+    if apps.is_installed("django.contrib.sites"):
+        from django.contrib.sites.models import Site
+
+        scheme = request.scheme if request is not None else "https"
+        return f"{scheme}://{Site.objects.get_current(request).domain}{path}"
+    return request.build_absolute_uri(path) if request is not None else ""
+
+
+_BROWSERS = [
+    ("Edg", "Edge"),
+    ("OPR/", "Opera"),
+    ("SamsungBrowser/", "Samsung Internet"),
+    ("Firefox/", "Firefox"),
+    ("FxiOS/", "Firefox"),
+    ("CriOS/", "Chrome"),
+    ("Chrome/", "Chrome"),
+    ("Safari/", "Safari"),
+]
+_SYSTEMS = [
+    ("iPhone", "iPhone"),
+    ("iPad", "iPad"),
+    ("Android", "Android"),
+    ("CrOS", "ChromeOS"),
+    ("Windows", "Windows"),
+    ("Mac OS X", "macOS"),
+    ("Linux", "Linux"),
+]
+# A client's own product token, such as ``curl/8.4.0``: a name without dots, a version.
+_PRODUCT = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,30}/\d[0-9.]{0,15}(?=[\s;(]|$)")
+
+
+def describe_browser(user_agent: str) -> str:
+    """``Chrome on Windows``, a client's product (``curl/8.4.0``), or "" when not recognised.
+
+    The user agent is whatever the client sent: copied into the email as it is, it would let
+    whoever failed a sign-in write words or a link into a genuine security message.
+    """
+    browser = next((name for token, name in _BROWSERS if token in user_agent), "")
+    system = next((name for token, name in _SYSTEMS if token in user_agent), "")
+    if browser and system:
+        return format_lazy(_("{browser} on {system}"), browser=browser, system=system)
+    match = _PRODUCT.match(user_agent)
+    return browser or system or (match.group(0) if match else "")
+
+
+def _factor_words(factor_type: str) -> Any:
+    try:
+        return get_factor(factor_type).label
+    except KeyError:
+        return ""
+
+
+def _context(kind: str, event: MFAEvent, user: Any, request: Any) -> dict[str, Any]:
+    details = event.details or {}
+    # A reset's IP and browser are the staff member's: theirs to keep, and no help to the user.
+    by_user = kind != "mfa_reset"
+    return {
+        "kind": kind,
+        "site_name": policy_for(user).issuer_for(request),
+        "username": user.get_username(),
+        "when": event.created_at,
+        "ip_address": (event.ip_address or "") if by_user else "",
+        "browser": describe_browser(event.user_agent) if by_user else "",
+        "factor": _factor_words(event.factor_type),
+        "factor_type": event.factor_type,
+        "remaining": details.get("remaining"),
+        # At the last recovery code, the sign-in made and showed a new set.
+        "new_codes_issued": kind == "recovery_code_used" and details.get("remaining") == 0,
+        "days": details.get("days"),
+        "security_url": security_url(request),
+        "support_contact": app_settings.SUPPORT_CONTACT,
+    }
+
+
+def _first_wrong_answer_of_a_sign_in(event: MFAEvent) -> bool:
+    """Whether ``event`` is a sign-in challenge's first wrong answer (RL-10).
+
+    Only a sign-in's challenge follows a right password; a step-up is a session already
+    signed in, a passkey sign-in (no challenge) had no password. One email per sign-in: a
+    limit of one per challenge, kept in the database, holds even against parallel guesses.
+    """
+    challenge = (event.details or {}).get("challenge")
+    if not challenge:
+        return False
+    started = (
+        MFAEvent.objects.filter(
+            kind=Kind.CHALLENGED, user_id=event.user_id, details__challenge=challenge
+        )
+        .values_list("details", flat=True)
+        .first()
+    )
+    if not started or started.get("reason") != CHALLENGE:
+        return False
+    window = timedelta(seconds=app_settings.CHALLENGE_TIMEOUT)
+    try:
+        throttle.hit([throttle.Limit(f"notice:sign_in_failed:{challenge}", 1, window)])
+    except errors.RateLimited:
+        return False
+    return True
+
+
+# Email factors just deleted: (user pk, address, monotonic time). Removing a factor and a
+# staff reset delete the rows before their event is recorded, and the address that lost its
+# factor must hear of it too: the account's own address may be the one an attacker set.
+_removed: ContextVar[tuple[tuple[Any, str, float], ...]] = ContextVar(
+    "mfa_app_removed_addresses", default=()
+)
+REMOVED_KEPT_SECONDS = 60.0
+
+
+@receiver(post_delete, sender=EmailFactor, dispatch_uid="mfa_app.notifications.removed")
+def _note_removed_address(
+    sender: Any, instance: EmailFactor, origin: Any = None, **kwargs: Any
+) -> None:
+    # Not when the user (or another model) is deleted: that is no MFA event.
+    if not isinstance(origin, EmailFactor) and not (
+        isinstance(origin, QuerySet) and origin.model is EmailFactor
+    ):
+        return
+    now = time.monotonic()
+    kept = tuple(entry for entry in _removed.get() if now - entry[2] < REMOVED_KEPT_SECONDS)
+    _removed.set((*kept, (instance.user_id, instance.email, now)))
+
+
+def _take_removed_addresses(user: Any) -> list[str]:
+    now = time.monotonic()
+    fresh = [entry for entry in _removed.get() if now - entry[2] < REMOVED_KEPT_SECONDS]
+    _removed.set(tuple(entry for entry in fresh if entry[0] != user.pk))
+    return [address for pk, address, _at in fresh if pk == user.pk]
+
+
+def notification_for(event: MFAEvent, user: Any, request: Any = None) -> Notification | None:
+    """The email that ``event`` sends ``user``, or ``None`` (switched off, or nobody to tell)."""
+    kind = KINDS.get(event.kind)
+    if kind is None or not is_enabled(kind):
+        return None
+    if kind == "sign_in_failed" and not _first_wrong_answer_of_a_sign_in(event):
+        return None
+    removed = _take_removed_addresses(user) if kind in ("factor_removed", "mfa_reset") else []
+    recipients = recipients_for(user, removed)
+    if not recipients:
+        return None
+    return Notification(kind, user, recipients, _context(kind, event, user, request))
+
+
+@receiver(
+    [
+        signals.factor_enrolled,
+        signals.factor_removed,
+        signals.recovery_code_used,
+        signals.mfa_reset,
+        signals.device_remembered,
+        signals.challenge_failed,
+    ],
+    dispatch_uid="mfa_app.notifications",
+)
+def _event_recorded(
+    sender: Any, event: MFAEvent, user: Any, request: Any = None, **kwargs: Any
+) -> None:
+    try:
+        # A savepoint: a database error here must not spoil the transaction of the MFA action.
+        with transaction.atomic():
+            notification = notification_for(event, user, request)
+    except Exception as exc:
+        _log_failure(KINDS.get(event.kind, event.kind), user, exc)
+        return
+    if notification is not None:
+        transaction.on_commit(partial(_send, notification))
+
+
+def _send(notification: Notification) -> None:
+    try:
+        sender = app_settings.NOTIFICATION_SENDER
+        sender = import_string(sender) if isinstance(sender, str) else sender
+        with (
+            translation.override(settings.LANGUAGE_CODE),
+            timezone.override(timezone.get_default_timezone()),
+        ):
+            sender(notification)
+    except Exception as exc:
+        _log_failure(notification.kind, notification.user, exc)
+
+
+def _log_failure(kind: str, user: Any, exc: Exception) -> None:
+    # The exception's text may name addresses (SMTPRecipientsRefused does): its type only,
+    # and the traceback only while DEBUG is on.
+    log = logger.warning if isinstance(exc, smtplib.SMTPException | OSError) else logger.error
+    log(
+        "Could not send the %s notification to %s: %s",
+        kind,
+        user.get_username(),
+        type(exc).__name__,
+        exc_info=settings.DEBUG,
+    )
+
+
+@register()
+def check_notifications(app_configs: Any = None, **kwargs: Any) -> list:
+    """``MFA_NOTIFICATIONS``, ``MFA_NOTIFICATION_SENDER`` and ``MFA_NOTIFICATION_SITE_URL``."""
+    problems = []
+    setting = app_settings.NOTIFICATIONS
+    kinds = list(DEFAULTS["NOTIFICATIONS"])
+    if not isinstance(setting, bool) and not (
+        isinstance(setting, dict)
+        and set(setting) <= set(kinds)
+        and all(isinstance(on, bool) for on in setting.values())
+    ):
+        problems.append(
+            Error(
+                "MFA_NOTIFICATIONS must be True, False or a dict of kinds to True or False.",
+                hint=f"The kinds: {', '.join(kinds)}.",
+                id="mfa_app.E012",
+            )
+        )
+    sender = app_settings.NOTIFICATION_SENDER
+    try:
+        sender = import_string(sender) if isinstance(sender, str) else sender
+    except ImportError:
+        sender = None
+    if not callable(sender):
+        problems.append(
+            Error(
+                f"MFA_NOTIFICATION_SENDER {app_settings.NOTIFICATION_SENDER!r} is not an "
+                "importable callable.",
+                hint="Give the dotted path of a callable taking a Notification.",
+                id="mfa_app.E013",
+            )
+        )
+    site_url = app_settings.NOTIFICATION_SITE_URL
+    parts = urlsplit(str(site_url)) if site_url else None
+    if parts is not None and (parts.scheme not in ("http", "https") or not parts.netloc):
+        problems.append(
+            Error(
+                f"MFA_NOTIFICATION_SITE_URL {site_url!r} is not a site address.",
+                hint="Give the scheme and host the site is served at, e.g. 'https://example.com'.",
+                id="mfa_app.E014",
+            )
+        )
+    return problems

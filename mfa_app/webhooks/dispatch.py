@@ -1,0 +1,203 @@
+"""From MFA events to deliveries, and deliveries to the task queue.
+
+A delivery row is written in the same transaction as the audit event (so a rolled-back change
+sends nothing), and queued once that transaction commits. A delivery that could not be queued
+stays due: ``manage.py mfa_webhooks --send-due`` queues every due delivery again.
+"""
+
+import json
+import logging
+import uuid
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import DatabaseError, transaction
+from django.utils import timezone
+
+from ..conf import app_settings
+from ..events import SIGNALS
+from ..models import MFAEvent, WebhookDelivery, WebhookEndpoint
+from .signing import generate_secret
+from .types import EVENT_TYPES, TEST_EVENT_TYPE
+
+logger = logging.getLogger("mfa_app.webhooks")
+Status = WebhookDelivery.Status
+
+# How long requests also carry the signature of the secret before the last roll.
+ROLL_OVERLAP = timedelta(hours=24)
+
+
+def on_mfa_event(sender: Any, event: MFAEvent, **kwargs: Any) -> None:
+    """Write a delivery for each active endpoint that subscribed to the event's type."""
+    event_type = EVENT_TYPES.get(event.kind)
+    if event_type is None:
+        return
+    using = event._state.db or "default"
+    try:
+        endpoints = [
+            endpoint
+            for endpoint in WebhookEndpoint.objects.using(using).filter(is_active=True)
+            if event_type in endpoint.events
+        ]
+        if not endpoints:
+            return
+        # A savepoint: a failure here must not break the caller's transaction.
+        with transaction.atomic(using=using):
+            ids = _create(endpoints, event_type, event, using)
+    except DatabaseError:
+        logger.exception("Could not record the webhooks of MFA event %s", event.pk)
+        return
+    transaction.on_commit(partial(enqueue_all, ids), using=using, robust=True)
+
+
+for _signal in SIGNALS.values():
+    _signal.connect(on_mfa_event, dispatch_uid="mfa_app.webhooks")
+
+
+def _create(
+    endpoints: list[WebhookEndpoint], event_type: str, event: MFAEvent, using: str
+) -> list[uuid.UUID]:
+    now = timezone.now()
+    deliveries = []
+    for endpoint in endpoints:
+        delivery_id = uuid.uuid4()
+        body = encode(payload(delivery_id, event_type, event.created_at, _event_data(event)))
+        deliveries.append(
+            WebhookDelivery(
+                id=delivery_id,
+                endpoint=endpoint,
+                event=event,
+                event_type=event_type,
+                body=body,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+    WebhookDelivery.objects.using(using).bulk_create(deliveries)
+    return [delivery.pk for delivery in deliveries]
+
+
+def payload(delivery_id: uuid.UUID, event_type: str, at: datetime, data: dict) -> dict:
+    return {"id": str(delivery_id), "type": event_type, "created_at": at.isoformat(), "data": data}
+
+
+def _event_data(event: MFAEvent) -> dict[str, Any]:
+    # Only what the audit row holds, which never includes a secret or a code.
+    return {
+        "user": {
+            "id": str(event.user_id) if event.user_id is not None else None,
+            "username": event.username,
+        },
+        "tenant": event.tenant or None,
+        "factor_type": event.factor_type or None,
+        "ip_address": event.ip_address or None,
+        "actor": event.actor or None,
+        "details": event.details,
+    }
+
+
+def encode(data: dict) -> str:
+    return json.dumps(data, cls=DjangoJSONEncoder, separators=(",", ":"))
+
+
+# --- queueing -------------------------------------------------------------------------------
+
+
+def enqueue(delivery_id: uuid.UUID | str, run_after: datetime | None = None) -> bool:
+    """Queue an attempt of a delivery (at ``run_after``); log and return False on failure.
+
+    On a backend that cannot defer tasks (the immediate backend), a later attempt is not
+    queued: the delivery stays due until ``mfa_webhooks --send-due`` queues it.
+    """
+    try:
+        from ..tasks import deliver_webhook
+
+        task = deliver_webhook.using(
+            backend=app_settings.WEBHOOK_TASK_BACKEND,
+            queue_name=app_settings.WEBHOOK_TASK_QUEUE,
+        )
+        if run_after is not None:
+            if not task.get_backend().supports_defer:
+                return False
+            task = task.using(run_after=run_after)
+        task.enqueue(str(delivery_id))
+    except Exception:
+        # Never the caller's problem (often a request that already committed its change).
+        logger.exception("Could not queue webhook delivery %s", delivery_id)
+        return False
+    return True
+
+
+def enqueue_all(delivery_ids: Iterable[uuid.UUID | str]) -> int:
+    return sum(enqueue(delivery_id) for delivery_id in delivery_ids)
+
+
+def due() -> list[uuid.UUID]:
+    """Pending deliveries whose next attempt is due (including any whose claim lapsed)."""
+    return list(
+        WebhookDelivery.objects.filter(
+            status=Status.PENDING, next_attempt_at__lte=timezone.now()
+        ).values_list("pk", flat=True)
+    )
+
+
+def send_due() -> int:
+    """Queue an attempt of every due delivery; return how many were queued."""
+    return enqueue_all(due())
+
+
+# --- staff actions --------------------------------------------------------------------------
+
+
+def retry_now(deliveries: Iterable[WebhookDelivery]) -> int:
+    """Make the next attempt of each delivery not yet delivered due now, and queue it.
+
+    A delivery that had given up gets one more attempt (more if the retry schedule has room).
+    """
+    ids = [d.pk for d in deliveries if d.status != Status.SUCCEEDED]
+    WebhookDelivery.objects.filter(pk__in=ids).exclude(status=Status.SUCCEEDED).update(
+        status=Status.PENDING, next_attempt_at=timezone.now()
+    )
+    _after_commit(ids)
+    return len(ids)
+
+
+def send_test_event(endpoint: WebhookEndpoint) -> WebhookDelivery:
+    """Queue a ``mfa.ping`` delivery to ``endpoint``, whatever events it subscribed to."""
+    now = timezone.now()
+    delivery_id = uuid.uuid4()
+    data = {"endpoint": endpoint.name, "message": "A test event from mfa_app."}
+    delivery = WebhookDelivery.objects.create(
+        id=delivery_id,
+        endpoint=endpoint,
+        event_type=TEST_EVENT_TYPE,
+        body=encode(payload(delivery_id, TEST_EVENT_TYPE, now, data)),
+        next_attempt_at=now,
+        created_at=now,
+    )
+    _after_commit([delivery.pk])
+    return delivery
+
+
+def roll_secret(endpoint: WebhookEndpoint) -> str:
+    """Give ``endpoint`` a new secret; requests carry the old one's signature for a day more."""
+    endpoint.previous_secret = endpoint.secret
+    endpoint.previous_secret_expires_at = timezone.now() + ROLL_OVERLAP
+    endpoint.secret = generate_secret()
+    endpoint.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at"])
+    return endpoint.secret
+
+
+def prune(days: int) -> int:
+    """Delete finished deliveries (and their attempts) created more than ``days`` days ago."""
+    cutoff = timezone.now() - timedelta(days=days)
+    finished = WebhookDelivery.objects.filter(created_at__lt=cutoff).exclude(status=Status.PENDING)
+    return finished.delete()[1].get(WebhookDelivery._meta.label, 0)
+
+
+def _after_commit(ids: list) -> None:
+    if ids:
+        transaction.on_commit(partial(enqueue_all, ids), robust=True)
