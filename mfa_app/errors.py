@@ -30,6 +30,16 @@ MESSAGES = {
     "bypass_until": _("The bypass must end in the future."),
     "bypass_self": _("Nobody can grant a bypass to themselves: ask another staff member."),
     "grace_period_over": _("Two-step verification can no longer be postponed: set it up now."),
+    "reauthentication_failed": _("That did not match. Try again."),
+    "challenge_not_found": _("This is not the sign-in in progress. Check the status and retry."),
+    # The JSON API's own refusals.
+    "invalid_request": _("The request is malformed: check its JSON body and fields."),
+    "not_authenticated": _("Please sign in first."),
+    "csrf_failed": _(
+        "CSRF verification failed: send the csrftoken cookie's value in the X-CSRFToken header."
+    ),
+    "method_not_allowed": _("This method is not allowed here."),
+    "not_found": _("There is no such API endpoint."),
 }
 
 
@@ -83,6 +93,24 @@ class LastFactorRequired(MFAError):
 class RecoveryCodesDisabled(MFAError):
     code = "recovery_codes_disabled"
     status = 403
+
+
+class ReauthenticationRequired(MFAError):
+    """A sensitive change needs a fresh proof of identity (``MFA_REAUTHENTICATION_TIMEOUT``)."""
+
+    code = "reauthentication_required"
+    status = 403
+
+
+class ReauthenticationFailed(MFAError):
+    code = "reauthentication_failed"
+
+
+class ChallengeNotFound(MFAError):
+    """The challenge named is not this session's (another sign-in's, or an old one)."""
+
+    code = "challenge_not_found"
+    status = 404
 
 
 class InvalidPhoneNumber(MFAError):

@@ -4,10 +4,11 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib.auth.views import LogoutView
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
-from django.urls import Resolver404, resolve, reverse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import Resolver404, ResolverMatch, resolve, reverse
 
 from . import devices, login_state
+from .api.serializers import pending_response
 from .conf import app_settings
 
 
@@ -20,31 +21,43 @@ class MFAMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         pending = login_state.get_pending(request)
         if pending is not None:
+            match = _resolve(request)
             if pending.expired:
                 # The session goes on as an anonymous one; MFA pages explain what happened.
-                if not _pending_may_open(request):
+                if not _pending_may_open(request, match):
                     login_state.drop(request)
-            elif not _pending_may_open(request):
-                return _send_to_mfa(request, pending)
+            elif not _pending_may_open(request, match):
+                return _send_to_mfa(request, pending, match)
         response = self.get_response(request)
         # A sign-in in this request may have given the browser its device token.
         devices.set_cookie_if_new(request, response)
         return response
 
 
-def _pending_may_open(request: HttpRequest) -> bool:
-    path = request.path_info
+def _resolve(request: HttpRequest) -> ResolverMatch | None:
+    try:
+        return resolve(request.path_info)
+    except Resolver404:
+        return None
+
+
+def _view(match: ResolverMatch | None) -> object:
+    """The view class of a class-based view, else the view function."""
+    if match is None:
+        return None
+    return getattr(match.func, "view_class", None) or match.func
+
+
+def _pending_may_open(request: HttpRequest, match: ResolverMatch | None) -> bool:
     for prefix in (settings.STATIC_URL, getattr(settings, "MEDIA_URL", "")):
         if prefix and prefix.startswith("/") and prefix != "/" and request.path.startswith(prefix):
             return True
-    try:
-        match = resolve(path)
-    except Resolver404:
+    if match is None:
         return False
-    view_class = getattr(match.func, "view_class", None)
-    if getattr(view_class or match.func, "mfa_pending_allowed", False):
+    view = _view(match)
+    if getattr(view, "mfa_pending_allowed", False):
         return True
-    if view_class is not None and issubclass(view_class, LogoutView):
+    if isinstance(view, type) and issubclass(view, LogoutView):
         return True
     allowed = app_settings.PENDING_ALLOWED_URL_NAMES
     return match.view_name in allowed or match.url_name in allowed
@@ -57,12 +70,13 @@ def wants_json(request: HttpRequest) -> bool:
     )
 
 
-def _send_to_mfa(request: HttpRequest, pending: login_state.PendingLogin) -> HttpResponse:
+def _send_to_mfa(
+    request: HttpRequest, pending: login_state.PendingLogin, match: ResolverMatch | None
+) -> HttpResponse:
+    if wants_json(request) or getattr(_view(match), "mfa_api", False):
+        # The same status body as the JSON API's: what the login needs, and how to give it.
+        response = pending_response(request)
+        if response is not None:
+            return response
     enrolling = pending.reason == login_state.ENROLL
-    url = reverse("mfa_app:enroll" if enrolling else "mfa_app:challenge")
-    if wants_json(request):
-        status = "MFA_ENROLLMENT_REQUIRED" if enrolling else "MFA_REQUIRED"
-        return JsonResponse(
-            {"status": status, "url": url, "expires_at": int(pending.expires_at)}, status=401
-        )
-    return HttpResponseRedirect(url)
+    return HttpResponseRedirect(reverse("mfa_app:enroll" if enrolling else "mfa_app:challenge"))

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from .views import challenge, codes, enroll, passkey, recovery, security, step_up, webauthn
 
@@ -43,4 +43,5 @@ urlpatterns = [
     path("devices/revoke/", security.RevokeDevicesView.as_view(), name="revoke_devices"),
     path("reauthenticate/", security.ReauthenticateView.as_view(), name="reauthenticate"),
     path("step-up/", step_up.StepUpView.as_view(), name="step_up"),
+    path("api/", include("mfa_app.api.urls")),
 ]

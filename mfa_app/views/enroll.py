@@ -25,12 +25,55 @@ ENROLL_URLS = {
 }
 
 
-class EnrollmentMixin:
-    """Open to a pending login that must enroll, and to signed-in users adding a factor."""
+def offered_totp_secret(request: HttpRequest, user: Any, *, create: bool = True) -> str | None:
+    """The secret offered to ``user``, kept server side (encrypted) until they confirm it.
+
+    A new one is made and kept unless ``create`` is false (then ``None`` if none was offered).
+    """
+    stored = request.session.get(SECRET_SESSION_KEY)
+    if isinstance(stored, dict) and stored.get("user") == str(user.pk):
+        try:
+            return crypto.decrypt(stored["secret"])
+        except (crypto.DecryptionError, AttributeError, KeyError, TypeError, ValueError):
+            pass  # a session from before a key rotation, or tampered: offer a new one
+    if not create:
+        return None
+    secret = services.new_totp_secret()
+    request.session[SECRET_SESSION_KEY] = {"user": str(user.pk), "secret": crypto.encrypt(secret)}
+    return secret
+
+
+class EnrollmentSteps:
+    """How an enrollment ends, for the pages and the JSON API: set ``user`` and ``pending``."""
 
     mfa_pending_allowed = True
     factor_type: str | None = None
     request: HttpRequest
+    user: Any
+    pending: bool
+
+    def close_pending(self, factor_type: str) -> None:
+        """Inside the enrollment's transaction: refuse if the pending login ended meanwhile."""
+        if self.pending:
+            challenge_id = login_state.get_pending(self.request).challenge_id
+            if not services.finish_enrollment(self.user, challenge_id, factor_type):
+                raise errors.ChallengeExpired()
+
+    def complete_enrollment(self, factor_type: str, device: Any) -> tuple[list[str], str]:
+        """After a factor is saved: sign a pending login in; the first recovery codes, if any.
+
+        Returns the codes and the pending login's safe ``next`` URL (``""`` if none).
+        """
+        codes = services.recovery_codes_after_enrollment(self.user, self.request)
+        if self.pending:
+            return codes, login_state.complete(self.request, self.user, factor_type, device)
+        # Confirming the new factor proved it is in the user's hands, just now.
+        login_state.mark_verified(self.request, factor_type)
+        return codes, ""
+
+
+class EnrollmentMixin(EnrollmentSteps):
+    """Open to a pending login that must enroll, and to signed-in users adding a factor."""
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         pending = login_state.get_pending(request)
@@ -51,13 +94,6 @@ class EnrollmentMixin:
             return redirect_to_reauth(request)
         return super().dispatch(request, *args, **kwargs)
 
-    def close_pending(self, factor_type: str) -> None:
-        """Inside the enrollment's transaction: refuse if the pending login ended meanwhile."""
-        if self.pending:
-            challenge_id = login_state.get_pending(self.request).challenge_id
-            if not services.finish_enrollment(self.user, challenge_id, factor_type):
-                raise errors.ChallengeExpired()
-
     def restart(self, exc: errors.MFAError) -> HttpResponse:
         login_state.drop(self.request)
         messages.error(self.request, exc.message)
@@ -65,14 +101,9 @@ class EnrollmentMixin:
 
     def finish(self, factor_type: str, device: Any) -> HttpResponse:
         """After a factor is saved: sign a pending login in, then show new recovery codes."""
-        codes = services.recovery_codes_after_enrollment(self.user, self.request)
-        if self.pending:
-            next_url = login_state.complete(self.request, self.user, factor_type, device)
-            next_url = next_url or resolve_url("/")
-        else:
-            # Confirming the new factor proved it is in the user's hands, just now.
-            login_state.mark_verified(self.request, factor_type)
-            next_url = reverse("mfa_app:security")
+        codes, next_url = self.complete_enrollment(factor_type, device)
+        if not next_url:
+            next_url = resolve_url("/") if self.pending else reverse("mfa_app:security")
         if codes:
             return render_recovery_codes(self.request, codes, next_url)
         return HttpResponseRedirect(next_url)
@@ -140,19 +171,7 @@ class TOTPEnrollView(EnrollmentMixin, View):
         return self.render(form)
 
     def secret(self) -> str:
-        """The secret offered to this user, kept server side (encrypted) until they confirm it."""
-        stored = self.request.session.get(SECRET_SESSION_KEY)
-        if isinstance(stored, dict) and stored.get("user") == str(self.user.pk):
-            try:
-                return crypto.decrypt(stored["secret"])
-            except (crypto.DecryptionError, AttributeError, KeyError, TypeError, ValueError):
-                pass  # a session from before a key rotation, or tampered: offer a new one
-        secret = services.new_totp_secret()
-        self.request.session[SECRET_SESSION_KEY] = {
-            "user": str(self.user.pk),
-            "secret": crypto.encrypt(secret),
-        }
-        return secret
+        return offered_totp_secret(self.request, self.user)
 
     def render(self, form: CodeForm) -> HttpResponse:
         setup = services.totp_setup(self.user, self.secret(), self.request)

@@ -147,6 +147,31 @@ class RemoveFactorView(RecentAuthRequiredMixin, OwnFactorMixin, View):
 REAUTH_FAILURES_KEY = "_mfa_reauth_failures"
 
 
+def reauthenticate(request: HttpRequest, *, password: str = "", code: str = "") -> None:
+    """Confirm it is still the signed-in user: their password, or a code from their app.
+
+    Raises ``ReauthenticationFailed`` (with ``attempts_left``), ``RateLimited`` (a code, while
+    the user's MFA waits), or ``LockedOut`` once this session failed ``MFA_MAX_ATTEMPTS`` times:
+    whoever holds it cannot keep guessing, so it is signed out.
+    """
+    if services.check_identity(request.user, password=password, code=code):
+        request.session.pop(REAUTH_FAILURES_KEY, None)
+        # A new proof of identity, a new session key (SES-01).
+        request.session.cycle_key()
+        if code and not password:
+            # A code from the authenticator app is a second factor, not just a password.
+            login_state.mark_verified(request, FactorType.TOTP)
+        else:
+            login_state.mark_authenticated(request)
+        return
+    failures = request.session.get(REAUTH_FAILURES_KEY, 0) + 1
+    if failures >= app_settings.MAX_ATTEMPTS:
+        logout(request)
+        raise errors.LockedOut()
+    request.session[REAUTH_FAILURES_KEY] = failures
+    raise errors.ReauthenticationFailed(attempts_left=app_settings.MAX_ATTEMPTS - failures)
+
+
 class ReauthenticateView(LoginRequiredMixin, View):
     """Confirm it is still the user before a sensitive change."""
 
@@ -159,33 +184,21 @@ class ReauthenticateView(LoginRequiredMixin, View):
         form = ReauthenticateForm(request.POST)
         if form.is_valid():
             try:
-                confirmed = services.check_identity(
-                    request.user,
+                reauthenticate(
+                    request,
                     password=form.cleaned_data["password"],
                     code=form.cleaned_data["code"],
                 )
             except errors.RateLimited as exc:
                 form.add_error(None, wait_message(exc))
-                return self.render(form)
-            if confirmed:
-                request.session.pop(REAUTH_FAILURES_KEY, None)
-                # A new proof of identity, a new session key (SES-01).
-                request.session.cycle_key()
-                if form.cleaned_data["code"] and not form.cleaned_data["password"]:
-                    # A code from the authenticator app is a second factor, not just a password.
-                    login_state.mark_verified(request, FactorType.TOTP)
-                else:
-                    login_state.mark_authenticated(request)
+            except errors.LockedOut as exc:
+                messages.error(request, exc.message)
+                return HttpResponseRedirect(resolve_url(app_settings.login_url))
+            except errors.ReauthenticationFailed as exc:
+                form.add_error(None, exc.message)
+            else:
                 next_url = login_state.safe_next(request, request.POST.get("next"))
                 return HttpResponseRedirect(next_url or reverse("mfa_app:security"))
-            failures = request.session.get(REAUTH_FAILURES_KEY, 0) + 1
-            if failures >= app_settings.MAX_ATTEMPTS:
-                # Whoever holds this session cannot keep guessing: they must sign in again.
-                logout(request)
-                messages.error(request, errors.MESSAGES["locked_out"])
-                return HttpResponseRedirect(resolve_url(app_settings.login_url))
-            request.session[REAUTH_FAILURES_KEY] = failures
-            form.add_error(None, _("That did not match. Try again."))
         return self.render(form)
 
     def render(self, form: ReauthenticateForm) -> HttpResponse:

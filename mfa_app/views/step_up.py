@@ -24,6 +24,45 @@ from .recovery import render_recovery_codes
 STEP_UP = "step_up"
 
 
+def step_up_challenge(request: HttpRequest, user: Any) -> Challenge:
+    """The step-up challenge this session opened and did not pass, or a new one.
+
+    Raises ``LockedOut`` or ``ChallengeExpired`` when the open one ended without success; the
+    caller then signs the session out, so a stolen session cannot keep guessing.
+    """
+    record = request.session.get(STEP_UP_KEY)
+    try:
+        challenge = Challenge.objects.filter(
+            pk=record.get("challenge_id") if isinstance(record, dict) else None,
+            user=user,
+            verified_at__isnull=True,
+        ).first()
+    except (ValidationError, ValueError, TypeError):
+        challenge = None
+    if challenge is not None and challenge.failures >= app_settings.MAX_ATTEMPTS:
+        raise errors.LockedOut()
+    if challenge is not None and challenge.expires_at.timestamp() <= login_state._now():
+        if challenge.failures:
+            # Waiting out the clock must not wipe the wrong guesses.
+            raise errors.ChallengeExpired()
+        challenge = None
+    if challenge is None:
+        challenge = services.start_challenge(user, request, STEP_UP)
+        request.session[STEP_UP_KEY] = {"challenge_id": str(challenge.pk)}
+    return challenge
+
+
+def step_up_passed(request: HttpRequest, verification: services.Verification) -> None:
+    """The signed-in user answered their step-up challenge: note it, under a new session key."""
+    request.session.pop(STEP_UP_KEY, None)
+    login_state.mark_verified(request, verification.factor_type)
+    # More rights, new key: a session id copied before the step-up does not get them.
+    request.session.cycle_key()
+    if verification.device is not None:
+        otp_login(request, verification.device)
+    services.note_mfa_passed(request.user, request)
+
+
 class StepUpView(LoginRequiredMixin, ChallengeBase):
     """Ask a signed-in user for a second factor again before a sensitive page.
 
@@ -36,35 +75,17 @@ class StepUpView(LoginRequiredMixin, ChallengeBase):
 
     def open_challenge(self, request: HttpRequest) -> HttpResponse | None:
         self.user = request.user
-        record = request.session.get(STEP_UP_KEY)
-        self.record = record if isinstance(record, dict) else {}
         self.factors = read_factors(request.GET.get("factors"))
         self.step_up_methods = step_up_methods(self.user, self.factors)
         if not self.step_up_methods:
             return self.unavailable()
-        challenge = self.stored_challenge()
-        if challenge is not None and challenge.failures >= app_settings.MAX_ATTEMPTS:
-            return self.ended(errors.MESSAGES["locked_out"])
-        if challenge is not None and challenge.expires_at.timestamp() <= login_state._now():
-            if challenge.failures:
-                # Waiting out the clock must not wipe the wrong guesses.
-                return self.ended(errors.MESSAGES["challenge_expired"])
-            challenge = None
-        if challenge is None:
-            challenge = services.start_challenge(self.user, request, STEP_UP)
-            request.session[STEP_UP_KEY] = {"challenge_id": str(challenge.pk)}
+        try:
+            challenge = step_up_challenge(request, self.user)
+        except (errors.LockedOut, errors.ChallengeExpired) as exc:
+            return self.ended(exc.message)
         self.challenge_id = str(challenge.pk)
         self.expires_at = challenge.expires_at.timestamp()
         return None
-
-    def stored_challenge(self) -> Challenge | None:
-        """The step-up challenge this session opened and did not pass, if it still exists."""
-        try:
-            return Challenge.objects.filter(
-                pk=self.record.get("challenge_id"), user=self.user, verified_at__isnull=True
-            ).first()
-        except (ValidationError, ValueError, TypeError):
-            return None
 
     def available_methods(self) -> list[services.ChallengeMethod]:
         return self.step_up_methods
@@ -90,15 +111,7 @@ class StepUpView(LoginRequiredMixin, ChallengeBase):
 
     def succeeded(self, verification: services.Verification) -> HttpResponse:
         request = self.request
-        request.session.pop(STEP_UP_KEY, None)
-        now = login_state._now()
-        request.session[login_state.AUTH_AT_KEY] = now
-        request.session[login_state.VERIFIED_KEY] = {"at": now, "factor": verification.factor_type}
-        # More rights, new key: a session id copied before the step-up does not get them.
-        request.session.cycle_key()
-        if verification.device is not None:
-            otp_login(request, verification.device)
-        services.note_mfa_passed(self.user, request)
+        step_up_passed(request, verification)
         if verification.new_recovery_codes:
             return render_recovery_codes(request, verification.new_recovery_codes, self.next_url())
         return HttpResponseRedirect(self.next_url())
