@@ -38,6 +38,8 @@ urlpatterns = [
         "invitations/<str:token>/", views.AcceptInvitationView.as_view(), name="accept_invitation"
     ),
     path("api/me/", views.api_me, name="api_me"),
+    path("app/", views.self_hosted, name="self_hosted"),
+    path("accounts/api/login/", views.api_login, name="api_login"),
     path("mfa/", include("mfa_app.urls")),
     path("admin/", admin.site.urls),
 ]

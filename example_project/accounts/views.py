@@ -1,11 +1,17 @@
-from django.contrib.auth import login
+import json
+
+from django.contrib.auth import authenticate, login
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.csrf import ensure_csrf_cookie
+from django.views.decorators.http import require_POST
 from django.views.generic import FormView
 
+from mfa_app.api.serializers import pending_response
 from mfa_app.decorators import mfa_required
 
 from .forms import AcceptInvitationForm, SignupForm
@@ -33,6 +39,39 @@ def api_me(request: HttpRequest) -> JsonResponse:
     if not request.user.is_authenticated:
         return JsonResponse({"error": {"code": "not_authenticated"}}, status=401)
     return JsonResponse({"username": request.user.get_username()})
+
+
+@ensure_csrf_cookie
+def self_hosted(request: HttpRequest) -> HttpResponse:
+    """The shell of a front end of the site's own, which signs in through the JSON API."""
+    # The script finds every endpoint from the API's root (the app may be mounted anywhere).
+    api_root = reverse("mfa_app:api:status").removesuffix("status/")
+    return render(request, "accounts/self_hosted.html", {"api_root": api_root})
+
+
+# An empty page that says nothing of the user: a half-finished login may reload it.
+self_hosted.mfa_pending_allowed = True
+
+
+@require_POST
+def api_login(request: HttpRequest) -> JsonResponse:
+    """The site's own JSON login (the password step); mfa_app takes over from ``login()``.
+
+    CSRF-checked like any POST. A login that needs MFA gets mfa_app's 401 status body.
+    """
+    try:
+        data = json.loads(request.body)
+        username, password = str(data["username"]), str(data["password"])
+    except (ValueError, KeyError, TypeError):
+        return JsonResponse({"error": {"code": "invalid_request"}}, status=400)
+    user = authenticate(request, username=username, password=password)
+    if user is None:
+        message = "Your username and password didn't match. Please try again."
+        return JsonResponse({"error": {"code": "invalid_login", "message": message}}, status=400)
+    login(request, user)
+    if not request.user.is_authenticated:
+        return pending_response(request)
+    return JsonResponse({"status": "AUTHENTICATED"})
 
 
 class SignupView(FormView):
