@@ -16,37 +16,15 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from . import login_state, services
+from .flows.step_up import mfa_verified, step_up_methods
 from .middleware import wants_json
 from .models import FactorType
 
-# The step-up page's record in the session: its open challenge.
-STEP_UP_KEY = "_mfa_step_up"
+__all__ = ["MFARequiredMixin", "mfa_required", "mfa_verified", "read_factors", "step_up_url"]
+
 _SALT = "mfa_app.step_up.factors"
 
 View = Callable[..., HttpResponse]
-
-
-def mfa_verified(
-    request: HttpRequest, max_age: int | None = None, factors: Iterable[str] | None = None
-) -> bool:
-    """Whether this session passed MFA within ``max_age`` seconds with one of ``factors``."""
-    verified = request.session.get(login_state.VERIFIED_KEY)
-    if not isinstance(verified, dict) or not isinstance(verified.get("at"), int | float):
-        return False
-    if max_age is not None and login_state._now() - verified["at"] > max_age:
-        return False
-    return factors is None or verified.get("factor") in factors
-
-
-def step_up_methods(
-    user: Any, factors: Iterable[str] | None = None
-) -> list[services.ChallengeMethod]:
-    """The ways ``user`` can step up; recovery codes only when no factor is demanded."""
-    methods = services.challenge_methods(user)
-    if factors is None:
-        return methods
-    return [m for m in methods if m.factor_type in factors]
 
 
 def step_up_response(

@@ -1,10 +1,14 @@
-"""The pending login: a session that passed the password but not yet MFA.
+"""The MFA state of a session: the pending login, and every other record mfa_app keeps there.
 
 Any ``login()`` sends ``user_logged_in``; the receiver here decides whether MFA
 is needed and, if so, demotes the fresh session at once: the auth keys move
 into a pending record and ``request.user`` becomes anonymous. Nothing
 downstream can mistake a pending login for a logged-in user, even without the
 middleware. Completing MFA calls ``login()`` again, which cycles the session key.
+
+Every session key mfa_app uses is defined here and read or written only through the named
+functions below (as ``django.contrib.auth`` owns its three keys), so the flows never touch
+``request.session`` themselves.
 """
 
 from dataclasses import asdict, dataclass
@@ -19,12 +23,11 @@ from django.core.exceptions import ValidationError
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.http import HttpRequest
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp import login as otp_login
 
-from . import risk, services
+from . import clock, crypto, risk, services
 from .conf import app_settings
 from .models import FactorType
 
@@ -32,6 +35,16 @@ PENDING_KEY = "_mfa_pending"
 # When the user last proved who they are (login, MFA or re-authentication).
 AUTH_AT_KEY = "_mfa_auth_at"
 VERIFIED_KEY = "_mfa_verified"
+# The step-up challenge this session opened and has not passed.
+STEP_UP_KEY = "_mfa_step_up"
+# The TOTP secret offered during enrollment, encrypted, until the user confirms it.
+TOTP_SECRET_KEY = "_mfa_totp_secret"  # noqa: S105 (a session key name)
+# Where an SMS or email enrollment code was sent from this session.
+CODE_ENROLLMENT_KEY = "_mfa_code_enrollment"
+# Wrong passwords or codes on the re-authentication page, this session.
+REAUTH_FAILURES_KEY = "_mfa_reauth_failures"
+# Prefix of the WebAuthn challenges kept server side, one key per purpose.
+WEBAUTHN_KEY = "_mfa_webauthn"
 CHALLENGE = services.CHALLENGE
 ENROLL = services.ENROLL
 _COMPLETING = "_mfa_completing"
@@ -50,15 +63,16 @@ class PendingLogin:
 
     @property
     def expired(self) -> bool:
-        return _now() > self.started + app_settings.CHALLENGE_TIMEOUT
+        return now() > self.started + app_settings.CHALLENGE_TIMEOUT
 
     @property
     def expires_at(self) -> float:
         return self.started + app_settings.CHALLENGE_TIMEOUT
 
 
-def _now() -> float:
-    return timezone.now().timestamp()
+def now() -> float:
+    """The session records' clock: ``mfa_app.clock``, as a timestamp."""
+    return clock.timestamp()
 
 
 def safe_next(request: HttpRequest, url: str | None) -> str:
@@ -107,7 +121,7 @@ def begin_pending(request: HttpRequest, user: Any, reason: str) -> PendingLogin:
     pending = PendingLogin(
         user_pk=str(user.pk),
         backend=backend,
-        started=_now(),
+        started=now(),
         reason=reason,
         next_url=safe_next(request, request.POST.get("next") or request.GET.get("next")),
         challenge_id=str(challenge.pk),
@@ -144,9 +158,9 @@ def _login_verified(
         auth.login(request, user, backend=backend)
     finally:
         delattr(request, _COMPLETING)
-    now = _now()
-    request.session[AUTH_AT_KEY] = now
-    request.session[VERIFIED_KEY] = {"at": now, "factor": factor_type}
+    at = now()
+    request.session[AUTH_AT_KEY] = at
+    request.session[VERIFIED_KEY] = {"at": at, "factor": factor_type}
     if device is not None:
         otp_login(request, device)
     services.note_mfa_passed(user, request)
@@ -173,14 +187,14 @@ def drop(request: HttpRequest) -> None:
 
 
 def mark_authenticated(request: HttpRequest) -> None:
-    request.session[AUTH_AT_KEY] = _now()
+    request.session[AUTH_AT_KEY] = now()
 
 
 def mark_verified(request: HttpRequest, factor_type: str) -> None:
     """The signed-in user just answered with a second factor (``factor_type``)."""
-    now = _now()
-    request.session[AUTH_AT_KEY] = now
-    request.session[VERIFIED_KEY] = {"at": now, "factor": factor_type}
+    at = now()
+    request.session[AUTH_AT_KEY] = at
+    request.session[VERIFIED_KEY] = {"at": at, "factor": factor_type}
 
 
 def recently_authenticated(request: HttpRequest) -> bool:
@@ -193,11 +207,128 @@ def recently_authenticated(request: HttpRequest) -> bool:
     """
     timeout = app_settings.REAUTHENTICATION_TIMEOUT
     if services.active_factors(request.user):
-        verified = request.session.get(VERIFIED_KEY)
-        at = verified.get("at") if isinstance(verified, dict) else None
+        at = verified(request)[0]
     else:
         at = request.session.get(AUTH_AT_KEY)
-    return isinstance(at, int | float) and _now() - at <= timeout
+        at = at if isinstance(at, int | float) else None
+    return at is not None and now() - at <= timeout
+
+
+def verified(request: HttpRequest) -> tuple[float | None, str | None]:
+    """When this session last passed MFA and with which factor type; ``(None, None)``: never."""
+    record = request.session.get(VERIFIED_KEY)
+    at = record.get("at") if isinstance(record, dict) else None
+    if not isinstance(at, int | float):
+        return None, None
+    return at, record.get("factor")
+
+
+# --- step-up --------------------------------------------------------------------------------
+
+
+def step_up_challenge_id(request: HttpRequest) -> str | None:
+    """The step-up challenge this session opened and did not pass, if any."""
+    record = request.session.get(STEP_UP_KEY)
+    value = record.get("challenge_id") if isinstance(record, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def open_step_up(request: HttpRequest, challenge_id: str) -> None:
+    request.session[STEP_UP_KEY] = {"challenge_id": challenge_id}
+
+
+def step_up_passed(request: HttpRequest, factor_type: str, device: Any) -> None:
+    """The signed-in user answered their step-up challenge: note it, under a new session key."""
+    request.session.pop(STEP_UP_KEY, None)
+    mark_verified(request, factor_type)
+    # More rights, new key: a session id copied before the step-up does not get them.
+    request.session.cycle_key()
+    if device is not None:
+        otp_login(request, device)
+
+
+# --- re-authentication ----------------------------------------------------------------------
+
+
+def reauthenticated(request: HttpRequest, *, with_second_factor: str | None) -> None:
+    """The signed-in user proved it is them again: forget failures, new session key (SES-01)."""
+    request.session.pop(REAUTH_FAILURES_KEY, None)
+    request.session.cycle_key()
+    if with_second_factor:
+        mark_verified(request, with_second_factor)
+    else:
+        mark_authenticated(request)
+
+
+def count_reauthentication_failure(request: HttpRequest) -> int:
+    """Count one more failed re-authentication of this session; return the total."""
+    failures = request.session.get(REAUTH_FAILURES_KEY, 0) + 1
+    request.session[REAUTH_FAILURES_KEY] = failures
+    return failures
+
+
+# --- enrollment in progress -----------------------------------------------------------------
+
+
+def offered_totp_secret(request: HttpRequest, user: Any) -> str | None:
+    """The TOTP secret offered to ``user`` from this session, or ``None``.
+
+    A session from before a key rotation, or a tampered one, has none: a new one is offered.
+    """
+    stored = request.session.get(TOTP_SECRET_KEY)
+    if isinstance(stored, dict) and stored.get("user") == str(user.pk):
+        try:
+            return crypto.decrypt(stored["secret"])
+        except (crypto.DecryptionError, AttributeError, KeyError, TypeError, ValueError):
+            return None
+    return None
+
+
+def offer_totp_secret(request: HttpRequest, user: Any, secret: str) -> None:
+    # Encrypted like the saved secret: a session store is not a safer place than the table.
+    request.session[TOTP_SECRET_KEY] = {"user": str(user.pk), "secret": crypto.encrypt(secret)}
+
+
+def forget_totp_secret(request: HttpRequest) -> None:
+    request.session.pop(TOTP_SECRET_KEY, None)
+
+
+def code_sent_to(request: HttpRequest, user: Any, factor_type: str) -> str | None:
+    """Where this user's enrollment code of ``factor_type`` went from this session, if anywhere."""
+    stored = request.session.get(CODE_ENROLLMENT_KEY)
+    if (
+        isinstance(stored, dict)
+        and stored.get("user") == str(user.pk)
+        and stored.get("type") == factor_type
+        and isinstance(stored.get("destination"), str)
+    ):
+        return stored["destination"]
+    return None
+
+
+def note_code_sent(request: HttpRequest, user: Any, factor_type: str, destination: str) -> None:
+    request.session[CODE_ENROLLMENT_KEY] = {
+        "user": str(user.pk),
+        "type": factor_type,
+        "destination": destination,
+    }
+
+
+def forget_code_sent(request: HttpRequest) -> None:
+    request.session.pop(CODE_ENROLLMENT_KEY, None)
+
+
+# --- WebAuthn challenges --------------------------------------------------------------------
+
+
+def keep_webauthn_challenge(request: HttpRequest, purpose: str, state: dict[str, Any]) -> None:
+    request.session[f"{WEBAUTHN_KEY}_{purpose}"] = state
+
+
+def take_webauthn_challenge(request: HttpRequest | None, purpose: str) -> Any:
+    """Remove and return the WebAuthn challenge kept for ``purpose`` (``None`` if none)."""
+    session = getattr(request, "session", None)
+    return session.pop(f"{WEBAUTHN_KEY}_{purpose}", None) if session is not None else None
 
 
 @receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="mfa_app.password_changed")

@@ -8,8 +8,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import Resolver404, ResolverMatch, resolve, reverse
 
 from . import devices, login_state
-from .api.serializers import pending_response
 from .conf import app_settings
+from .replies import pending_response
 
 
 class MFAMiddleware:

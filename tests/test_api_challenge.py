@@ -10,7 +10,7 @@ import time_machine
 from django.utils import timezone
 
 from mfa_app import login_state
-from mfa_app.decorators import STEP_UP_KEY
+from mfa_app.login_state import STEP_UP_KEY
 from mfa_app.models import Challenge, MFAEvent, TOTPFactor, TrustedDevice
 
 from .conftest import is_logged_in

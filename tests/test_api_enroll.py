@@ -12,6 +12,7 @@ from django.core import mail
 from django.utils import timezone
 
 from mfa_app import login_state
+from mfa_app.login_state import TOTP_SECRET_KEY as SECRET_SESSION_KEY
 from mfa_app.models import (
     Challenge,
     EmailFactor,
@@ -21,7 +22,6 @@ from mfa_app.models import (
     TOTPFactor,
     WebAuthnCredential,
 )
-from mfa_app.views.enroll import SECRET_SESSION_KEY
 
 from .conftest import is_logged_in
 from .factories import TOTPFactorFactory, UserFactory, code_for

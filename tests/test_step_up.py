@@ -11,8 +11,8 @@ from django.utils import timezone
 from django.utils.http import urlencode
 
 from mfa_app import decorators, errors, services
-from mfa_app.decorators import STEP_UP_KEY, mfa_required, read_factors
-from mfa_app.login_state import VERIFIED_KEY
+from mfa_app.decorators import mfa_required, read_factors
+from mfa_app.login_state import STEP_UP_KEY, VERIFIED_KEY
 from mfa_app.models import Challenge, MFAEvent
 
 from .conftest import is_logged_in, password_login, sign_in_with_mfa

@@ -9,8 +9,9 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
-from .. import errors, login_state, services
-from ..policy import EffectivePolicy, policy_for
+from .. import errors
+from ..flows import manage
+from ..policy import EffectivePolicy
 from .responses import (
     CsrfFailed,
     InvalidRequest,
@@ -140,9 +141,7 @@ class ManageView(ApiView):
 
     def authorize(self, request: HttpRequest) -> HttpResponse | None:
         super().authorize(request)
-        self.policy = policy_for(self.user)
-        if self.policy.disabled:
-            raise errors.FactorNotAllowed()
+        self.policy = manage.policy_in_force(self.user)
         return None
 
 
@@ -170,14 +169,6 @@ def read_json(request: HttpRequest) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InvalidRequest()
     return data
-
-
-def require_recent_auth(request: HttpRequest) -> None:
-    """Refuse a sensitive change unless the user proved who they are just now."""
-    if not login_state.recently_authenticated(request):
-        # A user with a factor steps up with it (a challenge); one without, with the password.
-        method = "challenge" if services.active_factors(request.user) else "password"
-        raise errors.ReauthenticationRequired(reauthenticate_with=method)
 
 
 class NotFoundView(ApiView):

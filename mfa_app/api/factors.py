@@ -7,8 +7,9 @@ security page; renaming and choosing the primary factor do not.
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from .. import services
+from ..flows import manage
 from ..models import FactorModel
-from .base import ManageView, require_recent_auth
+from .base import ManageView
 from .responses import InvalidRequest
 from .serializers import factor_json
 
@@ -28,7 +29,7 @@ class FactorMixin:
 
     def device(self, factor_type: str, pk: str) -> FactorModel:
         """One of the user's own factors; anyone else's is ``factor_not_found``."""
-        return services.get_user_factor(self.user, factor_type, pk)
+        return manage.own_factor(self.user, factor_type, pk)
 
 
 class FactorView(FactorMixin, ManageView):
@@ -42,13 +43,10 @@ class FactorView(FactorMixin, ManageView):
         name = self.data.get("name")
         if not isinstance(name, str) or len(name) > NAME_INPUT_MAX_LENGTH:
             raise InvalidRequest(field="name")
-        services.rename_factor(self.user, device, name)
-        return JsonResponse({"factor": factor_json(device)})
+        return JsonResponse({"factor": factor_json(manage.rename(self.user, device, name))})
 
     def delete(self, request: HttpRequest, factor_type: str, pk: str) -> HttpResponse:
-        require_recent_auth(request)
-        device = self.device(factor_type, pk)
-        services.remove_factor(self.user, device, request)
+        manage.remove(request, factor_type, pk)
         return HttpResponse(status=204)
 
 
@@ -56,7 +54,7 @@ class PrimaryFactorView(FactorMixin, ManageView):
     http_method_names = ["post"]
 
     def post(self, request: HttpRequest, factor_type: str, pk: str) -> JsonResponse:
-        device = services.set_primary_factor(self.user, self.device(factor_type, pk))
+        device = manage.make_primary(self.user, self.device(factor_type, pk))
         return JsonResponse({"factor": factor_json(device)})
 
 
@@ -73,6 +71,5 @@ class RecoveryCodesView(ManageView):
 
     def post(self, request: HttpRequest) -> JsonResponse:
         """Generate a new set: every earlier code stops working. Shown this once."""
-        require_recent_auth(request)
-        codes = services.regenerate_recovery_codes(self.user, request)
+        codes = manage.regenerate_recovery_codes(request)
         return JsonResponse({"codes": codes}, status=201)

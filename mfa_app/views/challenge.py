@@ -12,18 +12,18 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views import View
 
-from .. import errors, login_state, services
+from .. import errors, services
 from ..conf import app_settings
 from ..factors import get_factor
+from ..flows import challenge
 from ..forms import CodeForm
 from ..models import FactorType
-from ..policy import policy_for
 from .recovery import render_recovery_codes
 from .webauthn import WebAuthnAnswerForm
 
 
 def restart_login(request: HttpRequest, message: str) -> HttpResponseRedirect:
-    login_state.drop(request)
+    """The pending login is over (the flow dropped it): say why, back to the login page."""
     messages.error(request, message)
     return HttpResponseRedirect(resolve_url(app_settings.login_url))
 
@@ -44,25 +44,21 @@ def switch_label(method: services.ChallengeMethod, current: str) -> str:
 
 
 class ChallengeBase(View):
-    """A challenge page: pick a method, send or build what it needs, check the answer.
+    """A challenge page: pick a method, prepare it (send a code, WebAuthn options), answer it.
 
-    Subclasses say whose challenge it is (``open_challenge``), what happens on success
-    (``succeeded``) and when the challenge ends without one (``ended``).
+    Subclasses say whose challenge it is (``open_challenge``), what the page does after a
+    success (``succeeded``) and when the challenge ended without one (``ended``); the flow
+    (``mfa_app.flows.challenge``) does the rest.
     """
 
     template_name = "mfa_app/challenge.html"
-    user: Any
-    challenge_id: str
-    expires_at: float
+    opened: challenge.OpenChallenge
 
     def open_challenge(self, request: HttpRequest) -> HttpResponse | None:
-        """Set ``user``, ``challenge_id`` and ``expires_at``, or return where to go instead."""
+        """Set ``opened``, or return where to go instead."""
         raise NotImplementedError
 
-    def available_methods(self) -> list[services.ChallengeMethod]:
-        return services.challenge_methods(self.user)
-
-    def succeeded(self, verification: services.Verification) -> HttpResponse:
+    def succeeded(self, passed: challenge.Passed) -> HttpResponse:
         raise NotImplementedError
 
     def ended(self, message: str) -> HttpResponse:
@@ -72,24 +68,10 @@ class ChallengeBase(View):
         elsewhere = self.open_challenge(request)
         if elsewhere is not None:
             return elsewhere
-        self.methods = self.available_methods()
-        if not self.methods:
-            return self.ended(errors.MESSAGES["factor_not_allowed"])
-        self.factor_types = list(dict.fromkeys(m.factor_type for m in self.methods))
-        self.method, self.tampered = self.chosen_method(request.POST or request.GET)
+        data = request.POST or request.GET
+        self.method, self.tampered = self.opened.chosen(data.get("factor"), data.get("device", ""))
         self.factor_type = self.method.factor_type
         return super().dispatch(request, *args, **kwargs)
-
-    def chosen_method(self, data: Any) -> tuple[services.ChallengeMethod, bool]:
-        """The method asked for, or the primary one; ``True`` if the ask was for none of ours."""
-        requested = data.get("factor")
-        if requested is None:
-            return self.methods[0], False
-        device_id = data.get("device", "")
-        for method in self.methods:
-            if method.factor_type == requested and method.device_id in ("", device_id):
-                return method, False
-        return self.methods[0], True
 
     def get(self, request: HttpRequest) -> HttpResponse:
         return self.render(self.make_form())
@@ -104,13 +86,11 @@ class ChallengeBase(View):
         if not form.is_valid():
             return self.render(form)
         try:
-            verification = services.verify_challenge(
-                self.user,
-                self.challenge_id,
+            passed = challenge.answer(
+                self.opened,
                 self.factor_type,
                 form.cleaned_data["code"],
-                request,
-                self.factor_types,
+                remember=request.POST.get("remember") == "1",
             )
         except errors.InvalidCode as exc:
             form.add_error("code", exc.message)
@@ -119,21 +99,15 @@ class ChallengeBase(View):
             # Nothing was checked: the user (or this IP) must wait, or staff must unlock.
             form.add_error(None, wait_message(exc))
             return self.render(form, status=429)
-        except (errors.LockedOut, errors.ChallengeExpired, errors.ChallengeAlreadyVerified) as exc:
+        except challenge.ENDED as exc:
             return self.ended(exc.message)
-        return self.succeeded(verification)
+        return self.succeeded(passed)
 
     def resend(self, form: CodeForm | WebAuthnAnswerForm) -> HttpResponse:
         """Send a new code to the chosen phone or address; the previous code stops working."""
         try:
-            services.send_challenge_code(
-                self.user,
-                self.challenge_id,
-                self.factor_type,
-                self.method.device_id,
-                self.request,
-            )
-        except (errors.LockedOut, errors.ChallengeExpired, errors.ChallengeAlreadyVerified) as exc:
+            challenge.send_code(self.opened, self.method)
+        except challenge.ENDED as exc:
             return self.ended(exc.message)
         except errors.MFAError as exc:
             return self.render(self.make_form(), send_problem=resend_message(exc))
@@ -157,22 +131,14 @@ class ChallengeBase(View):
     def render(self, form: CodeForm | WebAuthnAnswerForm, **extra: Any) -> HttpResponse:
         others = [
             {"query": self.method_query(m), "label": switch_label(m, self.factor_type)}
-            for m in self.methods
+            for m in self.opened.methods
             if m != self.method
         ]
         # Factor-specific setup: WebAuthn options with a fresh challenge, or a code sent.
         try:
-            setup = services.begin_challenge(
-                self.user,
-                self.factor_type,
-                self.request,
-                self.factor_types,
-                challenge_id=self.challenge_id,
-                device_id=self.method.device_id,
-                # Only a first view sends a code; after a wrong answer the user may resend.
-                send=self.request.method == "GET",
-            )
-        except (errors.LockedOut, errors.ChallengeExpired, errors.ChallengeAlreadyVerified) as exc:
+            # Only a first view sends a code; after a wrong answer the user may resend.
+            setup = challenge.prepare(self.opened, self.method, send=self.request.method == "GET")
+        except challenge.ENDED as exc:
             # Ended by a concurrent request (another tab) since this one started.
             return self.ended(exc.message)
         if setup.get("send_error"):
@@ -185,7 +151,7 @@ class ChallengeBase(View):
             "factor_type": self.factor_type,
             "factor_label": get_factor(self.factor_type).label,
             "other_factors": others,
-            "expires_at": int(self.expires_at),
+            "expires_at": int(self.opened.expires_at),
             **setup,
             **extra,
         }
@@ -200,39 +166,29 @@ class ChallengeView(ChallengeBase):
     mfa_pending_allowed = True
 
     def open_challenge(self, request: HttpRequest) -> HttpResponse | None:
-        pending = login_state.get_pending(request)
-        if pending is None or pending.reason != login_state.CHALLENGE:
+        try:
+            opened = challenge.open_pending(request)
+        except errors.MFAError as exc:
+            return restart_login(request, exc.message)
+        if opened is None:
             target = settings.LOGIN_REDIRECT_URL if request.user.is_authenticated else None
             return HttpResponseRedirect(resolve_url(target or app_settings.login_url))
-        self.user = login_state.pending_user(request)
-        if pending.expired or self.user is None:
-            return restart_login(request, errors.MESSAGES["challenge_expired"])
-        self.challenge_id, self.expires_at = pending.challenge_id, pending.expires_at
-        self.policy = policy_for(self.user)
+        self.opened = opened
         return None
 
-    def available_methods(self) -> list[services.ChallengeMethod]:
-        return services.challenge_methods(self.user, self.policy)
-
-    def succeeded(self, verification: services.Verification) -> HttpResponse:
-        request = self.request
-        remember = request.POST.get("remember") == "1" and self.policy.trusted_devices_enabled
-        next_url = login_state.complete(
-            request, self.user, verification.factor_type, verification.device
-        )
-        if remember:
-            services.remember_device(self.user, request)
-        next_url = next_url or resolve_url(settings.LOGIN_REDIRECT_URL)
-        if verification.new_recovery_codes:
-            return render_recovery_codes(request, verification.new_recovery_codes, next_url)
+    def succeeded(self, passed: challenge.Passed) -> HttpResponse:
+        next_url = passed.next_url or resolve_url(settings.LOGIN_REDIRECT_URL)
+        if passed.new_recovery_codes:
+            return render_recovery_codes(self.request, passed.new_recovery_codes, next_url)
         return HttpResponseRedirect(next_url)
 
     def ended(self, message: str) -> HttpResponse:
         return restart_login(self.request, message)
 
     def render(self, form: Any, **extra: Any) -> HttpResponse:
-        if self.policy.trusted_devices_enabled:
-            extra.setdefault("remember_days", self.policy.trusted_device_days)
+        policy = self.opened.policy
+        if policy.trusted_devices_enabled:
+            extra.setdefault("remember_days", policy.trusted_device_days)
             extra.setdefault("remember_checked", self.request.POST.get("remember") == "1")
         return super().render(form, **extra)
 
@@ -278,6 +234,5 @@ class CancelView(View):
     http_method_names = ["post"]
 
     def post(self, request: HttpRequest) -> HttpResponse:
-        if login_state.get_pending(request) is not None:
-            login_state.drop(request)
+        challenge.cancel(request)
         return HttpResponseRedirect(resolve_url(app_settings.login_url))

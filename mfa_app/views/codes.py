@@ -9,17 +9,16 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views import View
 
-from .. import errors, services
+from .. import errors
 from ..conf import app_settings
 from ..factors import get_factor
 from ..factors.email import email_address_for
+from ..flows import enrollment
 from ..forms import CodeForm, PhoneNumberForm
 from ..masking import mask_destination
 from ..models import FactorType
 from .challenge import resend_message
 from .enroll import EnrollmentMixin
-
-SENT_SESSION_KEY = "_mfa_code_enrollment"
 
 
 class CodeEnrollView(EnrollmentMixin, View):
@@ -48,22 +47,17 @@ class CodeEnrollView(EnrollmentMixin, View):
         if not form.is_valid():
             return self.render_destination(form)
         try:
-            destination = services.send_enrollment_code(
-                self.user, self.factor_type, form.cleaned_data.get("destination"), self.request
+            enrollment.send_code(
+                self.enrollment, self.factor_type, form.cleaned_data.get("destination")
             )
         except errors.MFAError as exc:
             form.add_error(None, resend_message(exc))
             return self.render_destination(form)
-        self.request.session[SENT_SESSION_KEY] = {
-            "user": str(self.user.pk),
-            "type": self.factor_type,
-            "destination": destination,
-        }
         return HttpResponseRedirect(self.request.path)
 
     def resend(self, destination: str) -> HttpResponse:
         try:
-            services.send_enrollment_code(self.user, self.factor_type, destination, self.request)
+            enrollment.send_code(self.enrollment, self.factor_type, destination)
         except errors.MFAError as exc:
             return self.render_code(CodeForm(), send_problem=resend_message(exc))
         messages.success(
@@ -75,35 +69,21 @@ class CodeEnrollView(EnrollmentMixin, View):
         if not form.is_valid():
             return self.render_code(form)
         try:
-            device = services.enroll_code_factor(
-                self.user,
-                self.factor_type,
-                destination,
-                form.cleaned_data["code"],
-                self.request,
-                then=lambda: self.close_pending(self.factor_type),
+            enrolled = enrollment.confirm_code(
+                self.enrollment, self.factor_type, destination, form.cleaned_data["code"]
             )
         except errors.ChallengeExpired as exc:
             return self.restart(exc)
         except errors.MFAError as exc:
             form.add_error("code", exc.message)
             return self.render_code(form, attempts_left=exc.extra.get("attempts_left"))
-        self.request.session.pop(SENT_SESSION_KEY, None)
-        return self.finish(self.factor_type, device)
+        return self.finish(enrolled)
 
     # --- state and pages --------------------------------------------------------------------
 
     def sent_to(self) -> str | None:
         """Where this user's enrollment code went, if one was sent from this session."""
-        stored = self.request.session.get(SENT_SESSION_KEY)
-        if (
-            isinstance(stored, dict)
-            and stored.get("user") == str(self.user.pk)
-            and stored.get("type") == self.factor_type
-            and isinstance(stored.get("destination"), str)
-        ):
-            return stored["destination"]
-        return None
+        return enrollment.code_sent_to(self.enrollment, self.factor_type)
 
     def destination_form(self, data: Any = None) -> forms.Form:
         raise NotImplementedError

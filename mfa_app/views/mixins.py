@@ -5,8 +5,9 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from .. import login_state, services
-from ..policy import EffectivePolicy, policy_for
+from .. import errors
+from ..flows import manage
+from ..policy import EffectivePolicy
 
 
 class MFAEnabledMixin:
@@ -15,10 +16,10 @@ class MFAEnabledMixin:
     request: HttpRequest
 
     def get_policy(self, user: Any) -> EffectivePolicy:
-        policy = policy_for(user)
-        if policy.disabled:
-            raise Http404
-        return policy
+        try:
+            return manage.policy_in_force(user)
+        except errors.FactorNotAllowed as exc:
+            raise Http404 from exc
 
 
 class RecentAuthRequiredMixin(LoginRequiredMixin, MFAEnabledMixin):
@@ -27,15 +28,18 @@ class RecentAuthRequiredMixin(LoginRequiredMixin, MFAEnabledMixin):
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.user.is_authenticated:
             self.policy = self.get_policy(request.user)
-            if not login_state.recently_authenticated(request):
-                return redirect_to_reauth(request)
+            try:
+                manage.require_recent_auth(request)
+            except errors.ReauthenticationRequired as exc:
+                return redirect_to_reauth(request, exc)
         return super().dispatch(request, *args, **kwargs)
 
 
-def redirect_to_reauth(request: HttpRequest) -> HttpResponseRedirect:
-    """Prove it is you again: a second factor if the user has one, else the password."""
+def redirect_to_reauth(
+    request: HttpRequest, refusal: errors.ReauthenticationRequired
+) -> HttpResponseRedirect:
+    """Prove it is you again, as the flow said: a second factor (step-up), or the password."""
     query = urlencode({"next": request.get_full_path()})
-    target = (
-        "mfa_app:step_up" if services.active_factors(request.user) else "mfa_app:reauthenticate"
-    )
+    with_challenge = refusal.extra.get("reauthenticate_with") == "challenge"
+    target = "mfa_app:step_up" if with_challenge else "mfa_app:reauthenticate"
     return HttpResponseRedirect(f"{reverse(target)}?{query}")

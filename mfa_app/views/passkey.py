@@ -16,6 +16,7 @@ from django.views import View
 
 from .. import errors, login_state, services
 from ..conf import app_settings
+from ..flows import challenge
 from .webauthn import response_field
 
 NO_PASSKEY = _(
@@ -44,10 +45,9 @@ class PasskeyLoginView(View):
             error = next(iter(form.errors.get("code") or form.non_field_errors()), NO_PASSKEY)
             return self.refuse(str(error), next_url)
         try:
-            device = services.verify_passkey_login(request, form.cleaned_data["code"])
+            challenge.sign_in_with_passkey(request, form.cleaned_data["code"])
         except errors.MFAError as exc:
             return self.refuse(exc.message, next_url)
-        login_state.complete_passkey(request, device.user, device)
         return HttpResponseRedirect(next_url or resolve_url(settings.LOGIN_REDIRECT_URL))
 
     def refuse(self, message: str, next_url: str) -> HttpResponseRedirect:

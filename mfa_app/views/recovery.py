@@ -7,7 +7,8 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 
-from .. import services
+from .. import errors
+from ..flows import manage
 from ..login_state import safe_next
 from .mixins import RecentAuthRequiredMixin
 
@@ -46,8 +47,9 @@ class RegenerateRecoveryCodesView(RecentAuthRequiredMixin, View):
         return render(request, self.template_name, {"policy": self.policy})
 
     def post(self, request: HttpRequest, *args: Any) -> HttpResponse:
-        if not self.policy.recovery_codes_enabled:
-            messages.error(request, _("Recovery codes are turned off for your account."))
+        try:
+            codes = manage.regenerate_recovery_codes(request)
+        except errors.RecoveryCodesDisabled as exc:
+            messages.error(request, exc.message)
             return HttpResponseRedirect(reverse("mfa_app:security"))
-        codes = services.regenerate_recovery_codes(request.user, request)
         return render_recovery_codes(request, codes, reverse("mfa_app:security"))

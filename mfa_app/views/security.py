@@ -1,7 +1,6 @@
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth import logout
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render, resolve_url
@@ -13,8 +12,8 @@ from django.views import View
 from .. import errors, login_state, services
 from ..conf import app_settings
 from ..factors import get_factor
+from ..flows import enrollment, manage, step_up
 from ..forms import ReauthenticateForm, RenameFactorForm
-from ..models import FactorType
 from .challenge import wait_message
 from .enroll import ENROLL_URLS
 from .mixins import MFAEnabledMixin, RecentAuthRequiredMixin
@@ -38,9 +37,8 @@ class SecurityView(LoginRequiredMixin, MFAEnabledMixin, View):
             for device in status.factors
         ]
         can_add = [
-            {"label": get_factor(t).label, "url": reverse(url)}
-            for t, url in ENROLL_URLS.items()
-            if policy.allows(t) and get_factor(t).can_enroll(request.user)
+            {"label": get_factor(t).label, "url": reverse(ENROLL_URLS[t])}
+            for t in enrollment.enrollable_factors(request.user, policy)
         ]
         context = {
             "status": status,
@@ -61,7 +59,7 @@ class RevokeDevicesView(LoginRequiredMixin, View):
     def post(self, request: HttpRequest) -> HttpResponse:
         device_id = request.POST.get("device") or None
         try:
-            count = services.revoke_devices(request.user, device_id, request=request)
+            count = manage.forget_devices(request, device_id)
         except errors.FactorNotFound as exc:
             raise Http404 from exc
         messages.success(
@@ -82,10 +80,9 @@ class OwnFactorMixin(MFAEnabledMixin):
     request: HttpRequest
 
     def get_device(self, factor_type: str, pk: str) -> Any:
-        self.get_policy(self.request.user)
         try:
-            return services.get_user_factor(self.request.user, factor_type, pk)
-        except errors.FactorNotFound as exc:
+            return manage.own_factor(self.request.user, factor_type, pk)
+        except (errors.FactorNotFound, errors.FactorNotAllowed) as exc:
             raise Http404 from exc
 
 
@@ -101,7 +98,7 @@ class RenameFactorView(LoginRequiredMixin, OwnFactorMixin, View):
         form = RenameFactorForm(request.POST)
         if form.is_valid():
             try:
-                services.rename_factor(request.user, device, form.cleaned_data["name"])
+                manage.rename(request.user, device, form.cleaned_data["name"])
             except errors.InvalidName as exc:
                 form.add_error("name", exc.message)
             else:
@@ -119,7 +116,7 @@ class SetPrimaryFactorView(LoginRequiredMixin, OwnFactorMixin, View):
 
     def post(self, request: HttpRequest, factor_type: str, pk: str) -> HttpResponse:
         device = self.get_device(factor_type, pk)
-        services.set_primary_factor(request.user, device)
+        manage.make_primary(request.user, device)
         messages.success(
             request, _("“%(name)s” is now offered first when you sign in.") % {"name": device.name}
         )
@@ -134,42 +131,15 @@ class RemoveFactorView(RecentAuthRequiredMixin, OwnFactorMixin, View):
         return render(request, self.template_name, {"device": device})
 
     def post(self, request: HttpRequest, factor_type: str, pk: str) -> HttpResponse:
-        device = self.get_device(factor_type, pk)
         try:
-            services.remove_factor(request.user, device, request)
+            device = manage.remove(request, factor_type, pk)
+        except (errors.FactorNotFound, errors.FactorNotAllowed) as exc:
+            raise Http404 from exc
         except errors.LastFactorRequired as exc:
             messages.error(request, exc.message)
         else:
             messages.success(request, _("“%(name)s” was removed.") % {"name": device.name})
         return HttpResponseRedirect(reverse("mfa_app:security"))
-
-
-REAUTH_FAILURES_KEY = "_mfa_reauth_failures"
-
-
-def reauthenticate(request: HttpRequest, *, password: str = "", code: str = "") -> None:
-    """Confirm it is still the signed-in user: their password, or a code from their app.
-
-    Raises ``ReauthenticationFailed`` (with ``attempts_left``), ``RateLimited`` (a code, while
-    the user's MFA waits), or ``LockedOut`` once this session failed ``MFA_MAX_ATTEMPTS`` times:
-    whoever holds it cannot keep guessing, so it is signed out.
-    """
-    if services.check_identity(request.user, password=password, code=code):
-        request.session.pop(REAUTH_FAILURES_KEY, None)
-        # A new proof of identity, a new session key (SES-01).
-        request.session.cycle_key()
-        if code and not password:
-            # A code from the authenticator app is a second factor, not just a password.
-            login_state.mark_verified(request, FactorType.TOTP)
-        else:
-            login_state.mark_authenticated(request)
-        return
-    failures = request.session.get(REAUTH_FAILURES_KEY, 0) + 1
-    if failures >= app_settings.MAX_ATTEMPTS:
-        logout(request)
-        raise errors.LockedOut()
-    request.session[REAUTH_FAILURES_KEY] = failures
-    raise errors.ReauthenticationFailed(attempts_left=app_settings.MAX_ATTEMPTS - failures)
 
 
 class ReauthenticateView(LoginRequiredMixin, View):
@@ -184,7 +154,7 @@ class ReauthenticateView(LoginRequiredMixin, View):
         form = ReauthenticateForm(request.POST)
         if form.is_valid():
             try:
-                reauthenticate(
+                step_up.reauthenticate(
                     request,
                     password=form.cleaned_data["password"],
                     code=form.cleaned_data["code"],

@@ -3,14 +3,14 @@
 from typing import Any
 
 from django import forms
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 
-from .. import errors, services
+from .. import errors
 from ..factors.webauthn import MAX_RESPONSE_LENGTH, MESSAGES
+from ..flows import enrollment
 from ..models import FactorType
 from .enroll import EnrollmentMixin
 
@@ -72,27 +72,24 @@ class WebAuthnEnrollView(EnrollmentMixin, View):
     def post(self, request: HttpRequest) -> HttpResponse:
         form = WebAuthnEnrollForm(request.POST)
         if form.is_valid():
+            name = form.cleaned_data["name"] or (
+                str(PASSKEY_NAME) if form.cleaned_data["passkey"] else ""
+            )
             try:
-                with transaction.atomic():
-                    device = services.enroll_webauthn(
-                        self.user,
-                        form.cleaned_data["credential"],
-                        request,
-                        name=form.cleaned_data["name"]
-                        or (str(PASSKEY_NAME) if form.cleaned_data["passkey"] else ""),
-                    )
-                    self.close_pending(FactorType.WEBAUTHN)
+                enrolled = enrollment.confirm_webauthn(
+                    self.enrollment, form.cleaned_data["credential"], name
+                )
             except errors.ChallengeExpired as exc:
                 return self.restart(exc)
             except errors.MFAError as exc:
                 form.add_error(None, exc.message)
             else:
-                return self.finish(FactorType.WEBAUTHN, device)
+                return self.finish(enrolled)
         return self.render(form)
 
     def render(self, form: WebAuthnEnrollForm) -> HttpResponse:
         # A fresh challenge for every page shown: the one just answered (or not) is spent.
-        options = services.webauthn_registration_options(self.user, self.request)
+        options = enrollment.webauthn_options(self.enrollment)
         context = {"form": form, "webauthn_options": options, "pending": self.pending}
         status = 400 if form.errors else 200
         response = render(self.request, self.template_name, context, status=status)

@@ -1,0 +1,209 @@
+"""Answering a challenge: a pending sign-in's, or a signed-in user's step-up.
+
+Who may answer, what a success does (sign the pending login in, or note the step-up) and what
+an ending does (drop the pending login, or sign out a session that could not prove it is the
+user) are decided here once, for the challenge page, the step-up page and the JSON API.
+"""
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth import logout
+from django.http import HttpRequest
+
+from .. import errors, login_state, services
+from ..models import FactorModel
+from ..policy import EffectivePolicy, policy_for
+
+SIGN_IN = "sign_in"
+STEP_UP = "step_up"
+# Errors after which the challenge is over: no answer can pass it any more.
+ENDED = (errors.LockedOut, errors.ChallengeExpired, errors.ChallengeAlreadyVerified)
+
+
+@dataclass
+class OpenChallenge:
+    """A challenge this request may answer, and the ways ``user`` can answer it."""
+
+    request: HttpRequest
+    kind: str
+    user: Any
+    policy: EffectivePolicy
+    methods: list[services.ChallengeMethod]
+    challenge_id: str = ""
+    expires_at: float = 0.0
+    # A step-up challenge is opened (or found) only when something is done with it.
+    opener: Callable[[], tuple[str, float]] | None = field(default=None, repr=False)
+
+    @property
+    def factor_types(self) -> list[str]:
+        return list(dict.fromkeys(m.factor_type for m in self.methods))
+
+    def method(self, factor_type: str, device_id: str = "") -> services.ChallengeMethod:
+        """The method of ``factor_type`` (the device ``device_id`` for per-device factors)."""
+        candidates = [m for m in self.methods if m.factor_type == factor_type]
+        if not candidates:
+            raise errors.FactorNotAllowed()
+        if device_id and candidates[0].device is not None:
+            for method in candidates:
+                if method.device_id == device_id:
+                    return method
+            raise errors.FactorNotFound()
+        return candidates[0]
+
+    def chosen(self, factor_type: str | None, device_id: str = "") -> tuple[Any, bool]:
+        """The method asked for, or the primary one; ``True`` if the ask was for none of ours."""
+        if factor_type is None:
+            return self.methods[0], False
+        for method in self.methods:
+            if method.factor_type == factor_type and method.device_id in ("", device_id):
+                return method, False
+        return self.methods[0], True
+
+    def ensure_open(self) -> str:
+        if not self.challenge_id and self.opener is not None:
+            self.challenge_id, self.expires_at = self.opener()
+        return self.challenge_id
+
+
+@dataclass(frozen=True)
+class Passed:
+    """A challenge answered right: by what, where to go next, and anything to show once."""
+
+    factor_type: str
+    device: FactorModel
+    next_url: str = ""
+    new_recovery_codes: list[str] = field(default_factory=list)
+    device_remembered: bool = False
+
+
+def open_pending(request: HttpRequest) -> OpenChallenge | None:
+    """The pending login's challenge; ``None`` if this session has no login waiting for one.
+
+    Raises ``ChallengeExpired`` when the pending login ended (timed out, password changed) and
+    ``FactorNotAllowed`` when nothing the policy allows can answer it; either way it is dropped.
+    """
+    pending = login_state.get_pending(request)
+    if pending is None or pending.reason != login_state.CHALLENGE:
+        return None
+    user = login_state.pending_user(request)
+    if user is None:
+        login_state.drop(request)
+        raise errors.ChallengeExpired()
+    policy = policy_for(user)
+    methods = services.challenge_methods(user, policy)
+    if not methods:
+        login_state.drop(request)
+        raise errors.FactorNotAllowed()
+    return OpenChallenge(
+        request, SIGN_IN, user, policy, methods, pending.challenge_id, pending.expires_at
+    )
+
+
+def start(opened: OpenChallenge) -> None:
+    """Open (or find) the challenge's record now; raises one of ``ENDED`` if it is over."""
+    with _ending(opened):
+        opened.ensure_open()
+
+
+def prepare(opened: OpenChallenge, method: services.ChallengeMethod, *, send: bool = True) -> dict:
+    """Make ``method`` ready to answer: WebAuthn options, or a code sent (unless ``send`` is
+    false, or this sign-in already sent one that still works). Returns what a page shows."""
+    with _ending(opened):
+        return services.begin_challenge(
+            opened.user,
+            method.factor_type,
+            opened.request,
+            opened.factor_types,
+            challenge_id=opened.ensure_open(),
+            device_id=method.device_id,
+            send=send,
+        )
+
+
+def send_code(opened: OpenChallenge, method: services.ChallengeMethod) -> None:
+    """Send a new code to the method's phone or address; the previous one stops working."""
+    with _ending(opened):
+        services.send_challenge_code(
+            opened.user,
+            opened.ensure_open(),
+            method.factor_type,
+            method.device_id,
+            opened.request,
+        )
+
+
+def answer(opened: OpenChallenge, factor_type: str, code: str, *, remember: bool = False) -> Passed:
+    """Check an answer; on success sign the pending login in (or note the step-up).
+
+    Raises ``InvalidCode`` (retry allowed), ``RateLimited`` (wait) or one of ``ENDED`` (the
+    challenge is over: the pending login was dropped, or the session signed out).
+    """
+    with _ending(opened):
+        verification = services.verify_challenge(
+            opened.user,
+            opened.ensure_open(),
+            factor_type,
+            code,
+            opened.request,
+            opened.factor_types,
+        )
+    request, user = opened.request, opened.user
+    if opened.kind == STEP_UP:
+        login_state.step_up_passed(request, verification.factor_type, verification.device)
+        services.note_mfa_passed(user, request)
+        return Passed(
+            verification.factor_type,
+            verification.device,
+            new_recovery_codes=verification.new_recovery_codes,
+        )
+    next_url = login_state.complete(request, user, verification.factor_type, verification.device)
+    remembered = remember and opened.policy.trusted_devices_enabled
+    if remembered:
+        services.remember_device(user, request)
+    return Passed(
+        verification.factor_type,
+        verification.device,
+        next_url=next_url,
+        new_recovery_codes=verification.new_recovery_codes,
+        device_remembered=remembered,
+    )
+
+
+def end(opened: OpenChallenge, exc: errors.MFAError) -> None:
+    """The challenge is over without success: nobody may keep guessing on this session."""
+    if opened.kind == SIGN_IN:
+        login_state.drop(opened.request)
+    elif not isinstance(exc, errors.ChallengeAlreadyVerified):
+        # Whoever holds this session could not prove it is the user: sign in again. (A
+        # challenge already passed is the same answer sent twice: the first one won.)
+        logout(opened.request)
+
+
+def cancel(request: HttpRequest) -> bool:
+    """Drop the pending login; ``False`` if there was none."""
+    if login_state.get_pending(request) is None:
+        return False
+    login_state.drop(request)
+    return True
+
+
+def sign_in_with_passkey(request: HttpRequest, response: str) -> None:
+    """A passkey (user verification included) is the whole login: check it, sign the user in.
+
+    Raises ``InvalidCode`` or ``FactorNotAllowed``; the session stays as it was.
+    """
+    device = services.verify_passkey_login(request, response)
+    login_state.complete_passkey(request, device.user, device)
+
+
+@contextmanager
+def _ending(opened: OpenChallenge) -> Iterator[None]:
+    """Run a step of ``opened``; if the challenge ended under it, end it here, then re-raise."""
+    try:
+        yield
+    except ENDED as exc:
+        end(opened, exc)
+        raise
