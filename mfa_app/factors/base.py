@@ -55,6 +55,20 @@ class Factor:
         """Check the answer to ``begin_challenge``; may raise ``InvalidCode`` to say why not."""
         return self.verify(user, code)
 
+    # --- django-otp (mfa_app/otp.py runs the policy, lockout and audit around these) ------------
+
+    def could_answer(self, device: FactorModel, token: str) -> bool:
+        """Whether ``token`` has the shape of an answer for ``device``; nothing secret is compared.
+
+        django-otp's ``match_token`` offers one token to each of the user's devices in turn: a
+        recovery code is no wrong answer to an authenticator app, so it must not count as one.
+        """
+        return True
+
+    def verify_device(self, device: FactorModel, token: str) -> bool:
+        """Check ``token`` against ``device`` alone and spend it: one use, as ``verify`` does."""
+        return False
+
 
 _REGISTRY: dict[str, Factor] = {}
 

@@ -107,13 +107,17 @@ class CodeFactor(Factor):
         *,
         challenge: Challenge | None = None,
         device: FactorModel | None = None,
+        otp: bool = False,
     ) -> SentCode:
         """Send a new code, replacing the live one of the same sign-in or enrollment.
 
+        ``otp``: django-otp asked (``generate_challenge``); the code answers ``device`` alone
+        (a sign-in code of no mfa_app challenge) and replaces only that device's earlier one.
         Raises ``RateLimited`` (with ``retry_after``), ``DeliveryFailed`` or
         ``InvalidPhoneNumber``; then nothing changed and the previous code still works.
         """
-        purpose = SentCode.Purpose.CHALLENGE if challenge is not None else SentCode.Purpose.ENROLL
+        signing_in = challenge is not None or otp
+        purpose = SentCode.Purpose.CHALLENGE if signing_in else SentCode.Purpose.ENROLL
         to = destination_digest(self.type, destination)
         limits = send_limits(self.type, user, to)
         ip = client_ip(request)
@@ -140,7 +144,10 @@ class CodeFactor(Factor):
         )
         sent.digest = code_digest(sent.id, code)
         with transaction.atomic():
-            _live(user, purpose, self.type, challenge).update(replaced_at=now)
+            if otp:
+                _otp_live(user, self.type, device).update(replaced_at=now)
+            else:
+                _live(user, purpose, self.type, challenge).update(replaced_at=now)
             sent.save(force_insert=True)
         events.record(
             MFAEvent.Kind.CODE_SENT,
@@ -163,11 +170,24 @@ class CodeFactor(Factor):
     # --- checking -------------------------------------------------------------------------
 
     def live_code(
-        self, user: Any, *, challenge: Challenge | None = None, destination: str | None = None
+        self,
+        user: Any,
+        *,
+        challenge: Challenge | None = None,
+        destination: str | None = None,
+        otp_device: FactorModel | None = None,
     ) -> SentCode:
-        """The code to compare an answer with; ``InvalidCode`` if there is none that could match."""
-        purpose = SentCode.Purpose.CHALLENGE if challenge is not None else SentCode.Purpose.ENROLL
-        codes = _live(user, purpose, self.type, challenge).filter(factor_type=self.type)
+        """The code to compare an answer with; ``InvalidCode`` if there is none that could match.
+
+        ``otp_device``: the code django-otp had sent to that device (``send(otp=True)``).
+        """
+        if otp_device is not None:
+            codes = _otp_live(user, self.type, otp_device)
+        else:
+            purpose = (
+                SentCode.Purpose.CHALLENGE if challenge is not None else SentCode.Purpose.ENROLL
+            )
+            codes = _live(user, purpose, self.type, challenge).filter(factor_type=self.type)
         if destination is not None:
             codes = codes.filter(destination_digest=destination_digest(self.type, destination))
         sent = codes.order_by("-sent_at").first()
@@ -245,6 +265,45 @@ class CodeFactor(Factor):
             raise errors.InvalidCode(reason="not_live")
         self.model.objects.filter(pk=device.pk).update(last_used_at=timezone.now())
         return device
+
+    # --- django-otp -----------------------------------------------------------------------
+
+    def could_answer(self, device: FactorModel, token: str) -> bool:
+        """A code of the right shape, while django-otp had a code sent to ``device``."""
+        code = normalize_code(token)
+        shaped = code.isascii() and code.isdigit() and len(code) == CODE_DIGITS
+        return shaped and _otp_live(device.user, self.type, device).exists()
+
+    def verify_device(self, device: FactorModel, token: str) -> bool:
+        try:
+            sent = self.live_code(device.user, otp_device=device)
+        except errors.InvalidCode:
+            return False
+        if not self.matches(sent, token):
+            # Five wrong guesses void the code, as while enrolling: the user asks for a new one.
+            self.count_failure(sent)
+            return False
+        if not self.spend(sent):
+            return False
+        self.model.objects.filter(pk=device.pk).update(last_used_at=timezone.now())
+        return True
+
+
+def _otp_live(user: Any, factor_type: str, device: FactorModel | None) -> QuerySet:
+    """The unspent, unreplaced codes django-otp had sent to ``device``.
+
+    Sign-in codes of no challenge: ``_live`` of any mfa_app sign-in never sees them, so a code
+    sent through django-otp cannot answer mfa_app's challenge page, nor the reverse (OOB-04).
+    """
+    return SentCode.objects.filter(
+        user=user,
+        purpose=SentCode.Purpose.CHALLENGE,
+        challenge__isnull=True,
+        factor_type=factor_type,
+        device_id=device.pk if device is not None else None,
+        used_at__isnull=True,
+        replaced_at__isnull=True,
+    )
 
 
 def _live(user: Any, purpose: str, factor_type: str, challenge: Challenge | None) -> QuerySet:

@@ -51,17 +51,28 @@ class Recovery(Factor):
         if not looks_like_code(code):
             return None
         code_set = self.devices(user).first()
-        if code_set is None:
+        if code_set is None or not self.spend_code(code_set, code):
             return None
+        return code_set
+
+    @staticmethod
+    def spend_code(code_set: RecoveryCodeSet, code: str) -> bool:
+        """Mark ``code`` used if it is an unused code of ``code_set``: each code works once."""
         now = timezone.now()
         with transaction.atomic():
             spent = RecoveryCode.objects.filter(
                 code_set=code_set, digest=digest(code_set.salt, code), used_at__isnull=True
             ).update(used_at=now)
             if spent != 1:
-                return None
+                return False
             RecoveryCodeSet.objects.filter(pk=code_set.pk).update(last_used_at=now)
-        return code_set
+        return True
+
+    def could_answer(self, device: RecoveryCodeSet, token: str) -> bool:
+        return looks_like_code(token)
+
+    def verify_device(self, device: RecoveryCodeSet, token: str) -> bool:
+        return looks_like_code(token) and self.spend_code(device, token)
 
     def replace_codes(self, user: Any, count: int) -> list[str]:
         """Generate a new set of ``count`` codes, invalidating every earlier code."""

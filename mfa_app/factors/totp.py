@@ -68,6 +68,19 @@ class TOTP(Factor):
             raise unreadable
         return None
 
+    def could_answer(self, device: TOTPFactor, token: str) -> bool:
+        code = normalize_code(token)
+        return code.isascii() and code.isdigit() and len(code) == app_settings.TOTP_DIGITS
+
+    def verify_device(self, device: TOTPFactor, token: str) -> bool:
+        try:
+            secret = device.key
+        except crypto.DecryptionError:
+            # An unreadable secret answers nothing: refuse rather than raise into django-otp.
+            return False
+        step = matching_step(secret, token)
+        return step is not None and self.spend_step(device, step)
+
     @staticmethod
     def spend_step(device: TOTPFactor, step: int) -> bool:
         """Record ``step`` as used unless it (or a later one) already was: one use per code."""

@@ -268,6 +268,19 @@ class WebAuthn(Factor):
             raise _invalid("unknown_credential", reason="user_handle_mismatch")
         return device
 
+    def could_answer(self, device: WebAuthnCredential, token: str) -> bool:
+        return False
+
+    def verify_device(self, device: WebAuthnCredential, token: str) -> bool:
+        """Always ``False``: a security key answers a challenge with a signed assertion.
+
+        The assertion signs a random challenge this server stored in the browser's session
+        (``begin_challenge``) and names the origin it was made for; django-otp's
+        ``verify_token`` gets a typed string and no request, so no token it could pass is a
+        proof of holding the key. Keys sign in through mfa_app's challenge page instead.
+        """
+        return False
+
 
 # --- passkey login (a discoverable credential, found by the browser, no user known yet) ------
 

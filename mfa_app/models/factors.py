@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_otp.models import Device, TimestampMixin
@@ -19,6 +21,19 @@ class FactorModel(TimestampMixin, Device):
     def masked_destination(self) -> str:
         """Where codes go, as the user may be shown it; empty for factors that send nothing."""
         return ""
+
+    # django-otp's device API. mfa_app.otp imports the factors, which import these models:
+    # hence the imports at call time.
+
+    def verify_is_allowed(self) -> tuple[bool, dict[str, Any] | None]:
+        from .. import otp
+
+        return otp.verify_is_allowed(self)
+
+    def verify_token(self, token: Any) -> bool:
+        from .. import otp
+
+        return otp.verify_token(self, token)
 
 
 class TOTPFactor(FactorModel):
@@ -74,6 +89,11 @@ class SMSFactor(FactorModel):
     def masked_destination(self) -> str:
         return mask_phone(str(self.number))
 
+    def generate_challenge(self) -> str:
+        from .. import otp
+
+        return otp.generate_challenge(self)
+
 
 class EmailFactor(FactorModel):
     """A mailbox that receives codes, confirmed by a code sent to it."""
@@ -90,6 +110,11 @@ class EmailFactor(FactorModel):
     @property
     def masked_destination(self) -> str:
         return mask_email(self.email)
+
+    def generate_challenge(self) -> str:
+        from .. import otp
+
+        return otp.generate_challenge(self)
 
 
 class RecoveryCodeSet(FactorModel):
