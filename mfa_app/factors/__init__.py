@@ -1,4 +1,22 @@
 from . import email, recovery, sms, totp, webauthn  # noqa: F401  (register the built-in factors)
-from .base import Factor, get_factor, registered_factors
+from .base import (
+    EnrollmentProof,
+    Factor,
+    enrollable_factors,
+    factor_for_device,
+    fallback_factor,
+    get_factor,
+    registered_factors,
+    second_factors,
+)
 
-__all__ = ["Factor", "get_factor", "registered_factors"]
+__all__ = [
+    "EnrollmentProof",
+    "Factor",
+    "enrollable_factors",
+    "factor_for_device",
+    "fallback_factor",
+    "get_factor",
+    "registered_factors",
+    "second_factors",
+]

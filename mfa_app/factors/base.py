@@ -1,10 +1,26 @@
 """The Factor interface and the registry that knows each factor by type."""
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
+from .. import errors, events, lockout
 from ..models import Challenge, FactorModel
+from ..policy import EffectivePolicy, policy_for
+
+
+@dataclass(frozen=True)
+class EnrollmentProof:
+    """What a checked enrollment answer proved: the new factor's fields, and what to spend."""
+
+    fields: dict[str, Any]
+    # Runs in the transaction that saves the factor; ``False``: spent by another request meanwhile.
+    spend: Callable[[], bool] = field(default=lambda: True)
+    # The answer was counted against the user's lockout; saving the factor clears that.
+    counted: bool = False
 
 
 class Factor:
@@ -69,6 +85,123 @@ class Factor:
         """Check ``token`` against ``device`` alone and spend it: one use, as ``verify`` does."""
         return False
 
+    # --- presentation ---------------------------------------------------------------------
+
+    # A short name a template can pick an icon by: "app", "key", "phone", "mail", "recovery".
+    icon: ClassVar[str] = ""
+    # One sentence: what the user needs to use this factor.
+    description: ClassVar[str] = ""
+    # The page that adds one (``None`` for a fallback, which is issued, not enrolled).
+    enroll_template: ClassVar[str | None] = None
+    enroll_url_name: ClassVar[str | None] = None
+    # Where lists of choices a user sees put it (the enrollment menu): lower first.
+    order: ClassVar[int] = 100
+    # The person types the answer (a code field), rather than the browser producing it.
+    typed_answer: ClassVar[bool] = True
+    # A typed answer is digits only (the field can ask for a numeric keypad).
+    numeric_answer: ClassVar[bool] = True
+
+    def switch_label(self, method: Any, current: str = "") -> str:
+        """The challenge page's link text that switches to ``method`` (from ``current``)."""
+        return str(self.label)
+
+    def masked_destination(self, device: FactorModel) -> str:
+        """Where codes go, as the user may see it; empty for factors that send nothing."""
+        return device.masked_destination
+
+    # --- policy ---------------------------------------------------------------------------
+
+    # The value a policy's ``allowed_factors`` holds to allow this factor (``None``: none can).
+    policy_name: ClassVar[str | None] = None
+
+    def allowed_by(self, policy: EffectivePolicy) -> bool:
+        return self.policy_name is not None and policy.allows(self.policy_name)
+
+    def require_allowed(self, user: Any) -> EffectivePolicy:
+        """The user's policy, if it allows this factor; ``FactorNotAllowed`` if not."""
+        policy = policy_for(user)
+        if not self.allowed_by(policy):
+            raise errors.FactorNotAllowed()
+        return policy
+
+    # --- enrollment -----------------------------------------------------------------------
+
+    def begin_enrollment(self, user: Any, request: Any = None, **details: Any) -> Any:
+        """Offer ``user`` a new factor of this type, if the policy allows it.
+
+        What comes back is the factor's own (a TOTP secret's setup, WebAuthn options, the
+        destination a code went to); ``enrollment_state`` says what of it to keep for
+        ``confirm_enrollment``.
+        """
+        self.require_allowed(user)
+        return self.prepare_enrollment(user, request, **details)
+
+    def confirm_enrollment(
+        self,
+        user: Any,
+        answer: str,
+        request: Any = None,
+        *,
+        name: str = "",
+        then: Callable[[], None] | None = None,
+        **state: Any,
+    ) -> FactorModel:
+        """Save the factor once ``answer`` proves the user holds what ``begin_enrollment`` offered.
+
+        ``state``: what ``enrollment_state`` said to keep. ``then`` runs in the transaction that
+        saves the factor; if it raises, nothing is saved or spent. Writes ``enrolled``.
+        """
+        self.require_allowed(user)
+        proof = self.check_enrollment(user, answer, request, **state)
+        try:
+            with transaction.atomic():
+                if not proof.spend():
+                    raise errors.InvalidCode()
+                device = self.model.objects.create(
+                    user=user,
+                    name=name or self.default_name(proof.fields),
+                    confirmed=True,
+                    is_primary=not has_second_factor(user),
+                    **proof.fields,
+                )
+                if then is not None:
+                    then()
+        except IntegrityError as exc:
+            # A unique index refused it: added by a concurrent request since the check.
+            duplicate = self.already_enrolled_error()
+            if duplicate is None:
+                raise
+            raise duplicate from exc
+        if proof.counted:
+            lockout.attempt_succeeded(user)
+        events.record(events.Kind.ENROLLED, user, request, factor_type=self.type)
+        return device
+
+    def prepare_enrollment(self, user: Any, request: Any, **details: Any) -> Any:
+        """The factor's part of ``begin_enrollment``: make the offer (policy already checked)."""
+        raise NotImplementedError
+
+    def enrollment_state(self, offer: Any) -> dict[str, Any]:
+        """What ``confirm_enrollment`` needs back from ``offer``, for the caller to keep."""
+        return {}
+
+    def check_enrollment(
+        self, user: Any, answer: str, request: Any, **state: Any
+    ) -> EnrollmentProof:
+        """The factor's part of ``confirm_enrollment``: check ``answer``; raise ``MFAError`` if bad.
+
+        Nothing may be saved here: the shared steps save the factor, in one transaction.
+        """
+        raise NotImplementedError
+
+    def default_name(self, fields: dict[str, Any]) -> str:
+        """The new factor's name when the user gives none."""
+        return str(self.label)
+
+    def already_enrolled_error(self) -> errors.MFAError | None:
+        """What to raise when a concurrent request saved the same factor; ``None``: re-raise."""
+        return None
+
 
 _REGISTRY: dict[str, Factor] = {}
 
@@ -84,6 +217,38 @@ def get_factor(factor_type: str) -> Factor:
 
 def registered_factors() -> list[Factor]:
     return list(_REGISTRY.values())
+
+
+def second_factors() -> list[Factor]:
+    """The registered factors that count as a second factor (recovery codes do not)."""
+    return [f for f in _REGISTRY.values() if not f.is_fallback]
+
+
+def fallback_factor() -> Factor:
+    """The factor a user falls back on without their others: recovery codes."""
+    for factor in _REGISTRY.values():
+        if factor.is_fallback:
+            return factor
+    raise LookupError("no fallback factor is registered")
+
+
+def factor_for_device(device: FactorModel) -> Factor:
+    """The factor whose model ``device`` is an instance of."""
+    for factor in _REGISTRY.values():
+        if isinstance(device, factor.model):
+            return factor
+    raise LookupError(f"no registered factor stores {type(device).__name__}")
+
+
+def enrollable_factors(user: Any, policy: EffectivePolicy) -> list[Factor]:
+    """The factors ``user`` may add now, in menu order: the policy allows them, the factor can."""
+    allowed = [f for f in second_factors() if f.allowed_by(policy) and f.can_enroll(user)]
+    return sorted(allowed, key=lambda f: f.order)
+
+
+def has_second_factor(user: Any) -> bool:
+    """Whether ``user`` holds any confirmed factor (recovery codes aside)."""
+    return any(f.devices(user).exists() for f in second_factors())
 
 
 def normalize_code(code: str) -> str:

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.core.validators import validate_email
 from django.template.loader import render_to_string
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .. import errors
@@ -32,6 +33,15 @@ class Email(CodeFactor):
     label = _("Email")
     model = EmailFactor
     destination_field = "email"
+    icon = "mail"
+    description = _("Get a code by email at your account's address.")
+    enroll_template = "mfa_app/enroll_email.html"
+    enroll_url_name = "mfa_app:enroll_email"
+    order = 40
+    policy_name = FactorType.EMAIL
+
+    def switch_label(self, method: Any, current: str = "") -> str:
+        return gettext("Email a code to %(to)s") % {"to": self.masked_destination(method.device)}
 
     def can_enroll(self, user: Any) -> bool:
         """Only with an address, and only once: the account has a single address."""

@@ -6,9 +6,11 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ..models import RecoveryCode, RecoveryCodeSet
+from ..policy import EffectivePolicy
 from .base import Factor, normalize_code, register
 
 # 16 characters of Crockford-like base32 (no I, L, O, U): 80 bits per code.
@@ -46,6 +48,19 @@ class Recovery(Factor):
     label = _("Recovery code")
     model = RecoveryCodeSet
     is_fallback = True
+    icon = "recovery"
+    description = _(
+        "Use one of the single-use codes you saved when you set up two-step verification."
+    )
+    order = 90
+    numeric_answer = False
+
+    def switch_label(self, method: Any, current: str = "") -> str:
+        return gettext("Use a recovery code")
+
+    def allowed_by(self, policy: EffectivePolicy) -> bool:
+        # No policy_name: the policy switches recovery codes on or off by themselves.
+        return policy.recovery_codes_enabled
 
     def verify(self, user: Any, code: str) -> RecoveryCodeSet | None:
         if not looks_like_code(code):

@@ -4,6 +4,7 @@ from typing import Any
 
 import phonenumbers
 from django.template.loader import render_to_string
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.phonenumber import to_python
 
@@ -29,6 +30,15 @@ class SMS(CodeFactor):
     label = _("Text message")
     model = SMSFactor
     destination_field = "number"
+    icon = "phone"
+    description = _("Get a code by text message on your mobile phone.")
+    enroll_template = "mfa_app/enroll_sms.html"
+    enroll_url_name = "mfa_app:enroll_sms"
+    order = 30
+    policy_name = FactorType.SMS
+
+    def switch_label(self, method: Any, current: str = "") -> str:
+        return gettext("Text a code to %(to)s") % {"to": self.masked_destination(method.device)}
 
     def destination(self, device: SMSFactor) -> str:
         return device.number.as_e164

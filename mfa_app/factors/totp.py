@@ -3,16 +3,20 @@
 import base64
 import secrets
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import pyotp
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from .. import crypto
+from .. import crypto, errors
 from ..conf import app_settings
 from ..models import FactorType, TOTPFactor
-from .base import Factor, normalize_code, register
+from ..policy import policy_for
+from ..qr import qr_svg
+from .base import EnrollmentProof, Factor, normalize_code, register, registered_factors
 
 SECRET_BYTES = 20  # 160 bits, as RFC 4226 recommends
 
@@ -44,6 +48,15 @@ def matching_step(secret: str, code: str, at: float | None = None) -> int | None
         if secrets.compare_digest(totp.generate_otp(step), code):
             match = step
     return match
+
+
+@dataclass(frozen=True)
+class TOTPSetup:
+    """A TOTP secret to show once: base32 for manual entry, ``otpauth://`` URI, QR code SVG."""
+
+    secret: str
+    uri: str
+    qr_svg: str
 
 
 @register
@@ -89,3 +102,42 @@ class TOTP(Factor):
             last_t=step, last_used_at=timezone.now()
         )
         return spent == 1
+
+    # --- presentation, policy, enrollment -------------------------------------------------
+
+    icon = "app"
+    description = _("Use an app such as Google Authenticator or 1Password to get a code.")
+    enroll_template = "mfa_app/enroll_totp.html"
+    enroll_url_name = "mfa_app:enroll_totp"
+    order = 10
+    policy_name = FactorType.TOTP
+
+    def switch_label(self, method: Any, current: str = "") -> str:
+        # Seen from the recovery code form, where the user left their one-time code behind.
+        if current in {f.type for f in registered_factors() if f.is_fallback}:
+            return gettext("Use a one-time code")
+        return gettext("Use your authenticator app")
+
+    def setup(self, user: Any, secret: str, request: Any = None) -> TOTPSetup:
+        """Describe a not-yet-confirmed secret: its ``otpauth://`` URI and QR code."""
+        issuer = policy_for(user).issuer_for(request)
+        uri = provisioning_uri(secret, user.get_username(), issuer)
+        return TOTPSetup(secret=secret, uri=uri, qr_svg=qr_svg(uri))
+
+    def prepare_enrollment(
+        self, user: Any, request: Any, *, secret: str | None = None
+    ) -> TOTPSetup:
+        """Offer ``secret`` (a new one if ``None``): keep it server side until it is confirmed."""
+        return self.setup(user, secret or generate_secret(), request)
+
+    def enrollment_state(self, offer: TOTPSetup) -> dict[str, Any]:
+        return {"secret": offer.secret}
+
+    def check_enrollment(
+        self, user: Any, answer: str, request: Any, *, secret: str
+    ) -> EnrollmentProof:
+        step = matching_step(secret, answer)
+        if step is None:
+            raise errors.InvalidCode()
+        # The confirming code's step is spent with it: it cannot then pass a challenge.
+        return EnrollmentProof(fields={"key": secret, "last_t": step})

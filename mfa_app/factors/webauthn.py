@@ -18,6 +18,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.http.request import split_domain_port
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from webauthn import (
     generate_authentication_options,
@@ -35,7 +36,7 @@ from .. import errors
 from ..conf import app_settings
 from ..models import FactorType, WebAuthnCredential
 from ..policy import policy_for
-from .base import Factor, register
+from .base import EnrollmentProof, Factor, register
 
 logger = logging.getLogger(__name__)
 
@@ -280,6 +281,32 @@ class WebAuthn(Factor):
         proof of holding the key. Keys sign in through mfa_app's challenge page instead.
         """
         return False
+
+    # --- presentation, policy, enrollment -------------------------------------------------
+
+    icon = "key"
+    description = _("Use a security key, or a passkey on your phone or computer.")
+    enroll_template = "mfa_app/enroll_webauthn.html"
+    enroll_url_name = "mfa_app:enroll_webauthn"
+    order = 20
+    typed_answer = False
+    numeric_answer = False
+    policy_name = FactorType.WEBAUTHN
+
+    def switch_label(self, method: Any, current: str = "") -> str:
+        return gettext("Use your security key or passkey")
+
+    def prepare_enrollment(self, user: Any, request: HttpRequest) -> dict[str, Any]:
+        """Options for ``navigator.credentials.create()``; the challenge stays in the session."""
+        return registration_options(user, request)
+
+    def check_enrollment(
+        self, user: Any, answer: str, request: HttpRequest | None
+    ) -> EnrollmentProof:
+        return EnrollmentProof(fields=check_registration(user, request, answer))
+
+    def already_enrolled_error(self) -> errors.MFAError:
+        return errors.InvalidCode(str(MESSAGES["already_registered"]))
 
 
 # --- passkey login (a discoverable credential, found by the browser, no user known yet) ------

@@ -1,71 +1,89 @@
 """Adding factors: TOTP, WebAuthn, SMS and email enrollment; passkey sign-in."""
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.http import HttpRequest
 
-from .. import errors, events, lockout
-from ..factors import get_factor
-from ..factors import totp as totp_factor
+from .. import errors, events
+from ..factors import Factor, get_factor
 from ..factors import webauthn as webauthn_factor
 from ..factors.codes import CodeFactor
-from ..masking import mask_destination
-from ..models import (
-    FactorModel,
-    FactorType,
-    TOTPFactor,
-    WebAuthnCredential,
-)
-from ..policy import EffectivePolicy, policy_for
-from ..qr import qr_svg
-from .status import Kind, list_factors
+from ..factors.totp import TOTPSetup, generate_secret
+from ..models import FactorModel, FactorType, TOTPFactor, WebAuthnCredential
+from ..policy import policy_for
+from .status import Kind
 
-# --- enrollment -----------------------------------------------------------------------------
+__all__ = [
+    "TOTPSetup",
+    "begin_enrollment",
+    "enroll",
+    "enroll_code_factor",
+    "enroll_totp",
+    "enroll_webauthn",
+    "new_totp_secret",
+    "passkey_login_options",
+    "send_enrollment_code",
+    "totp_setup",
+    "verify_passkey_login",
+    "webauthn_registration_options",
+]
+
+# --- enrollment: any factor -----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class TOTPSetup:
-    """A TOTP secret to show once: base32 for manual entry, ``otpauth://`` URI, QR code SVG."""
+def begin_enrollment(
+    user: Any, factor_type: str, request: HttpRequest | None = None, **details: Any
+) -> Any:
+    """Offer ``user`` a new factor of ``factor_type`` (``Factor.begin_enrollment``)."""
+    return _enrollable(factor_type).begin_enrollment(user, request, **details)
 
-    secret: str
-    uri: str
-    qr_svg: str
+
+def enroll(
+    user: Any,
+    factor_type: str,
+    answer: str,
+    request: HttpRequest | None = None,
+    *,
+    name: str = "",
+    then: Callable[[], None] | None = None,
+    **state: Any,
+) -> FactorModel:
+    """Save a factor of ``factor_type`` once ``answer`` confirms the offer (``state``)."""
+    return _enrollable(factor_type).confirm_enrollment(
+        user, answer, request, name=name, then=then, **state
+    )
+
+
+def _enrollable(factor_type: str) -> Factor:
+    try:
+        factor = get_factor(factor_type)
+    except KeyError as exc:
+        raise errors.FactorNotAllowed() from exc
+    if factor.is_fallback:
+        raise errors.FactorNotAllowed()
+    return factor
+
+
+# --- enrollment: the documented functions of each factor ------------------------------------
 
 
 def totp_setup(user: Any, secret: str, request: HttpRequest | None = None) -> TOTPSetup:
     """Describe a not-yet-confirmed TOTP secret: its ``otpauth://`` URI and QR code."""
-    issuer = policy_for(user).issuer_for(request)
-    uri = totp_factor.provisioning_uri(secret, user.get_username(), issuer)
-    return TOTPSetup(secret=secret, uri=uri, qr_svg=qr_svg(uri))
+    return get_factor(FactorType.TOTP).setup(user, secret, request)
 
 
 def new_totp_secret() -> str:
     """A new random base32 TOTP secret (keep it server-side until ``enroll_totp``)."""
-    return totp_factor.generate_secret()
+    return generate_secret()
 
 
 def enroll_totp(
     user: Any, secret: str, code: str, request: HttpRequest | None = None, name: str = ""
 ) -> TOTPFactor:
     """Save a TOTP factor once ``code`` proves the user's app holds ``secret``."""
-    _require_allowed(user, FactorType.TOTP)
-    step = totp_factor.matching_step(secret, code)
-    if step is None:
-        raise errors.InvalidCode()
-    with transaction.atomic():
-        device = TOTPFactor.objects.create(
-            user=user,
-            name=name or str(get_factor(FactorType.TOTP).label),
-            key=secret,
-            confirmed=True,
-            last_t=step,
-            is_primary=not list_factors(user),
-        )
-    events.record(Kind.ENROLLED, user, request, factor_type=FactorType.TOTP)
-    return device
+    return enroll(user, FactorType.TOTP, code, request, name=name, secret=secret)
 
 
 def send_enrollment_code(
@@ -78,13 +96,7 @@ def send_enrollment_code(
     ``FactorNotAllowed``, ``InvalidPhoneNumber``, ``InvalidEmailAddress``, ``AlreadyEnrolled``,
     ``RateLimited``, ``DeliveryFailed``; nothing is saved until the code comes back.
     """
-    _require_allowed(user, factor_type)
-    factor = _code_factor(factor_type)
-    destination = factor.clean_destination(destination, user)
-    if factor.devices(user).filter(**{factor.destination_field: destination}).exists():
-        raise errors.AlreadyEnrolled()
-    factor.send(user, destination, request)
-    return destination
+    return _code_factor(factor_type).begin_enrollment(user, request, destination=destination)
 
 
 def enroll_code_factor(
@@ -102,71 +114,31 @@ def enroll_code_factor(
     A wrong code counts against that send (5 and it is void: send a new one). ``then`` runs in
     the transaction that saves the factor; if it raises, nothing is saved or spent.
     """
-    _require_allowed(user, factor_type)
-    factor = _code_factor(factor_type)
-    sent = factor.live_code(user, destination=destination)
-    lockout.reserve_attempt(user)
-    if not factor.matches(sent, code):
-        raise factor.count_failure(sent)
-    try:
-        with transaction.atomic():
-            if not factor.spend(sent):
-                raise errors.InvalidCode()
-            device = factor.model.objects.create(
-                user=user,
-                name=name or _default_name(factor, destination),
-                confirmed=True,
-                is_primary=not list_factors(user),
-                **{factor.destination_field: destination},
-            )
-            if then is not None:
-                then()
-    except IntegrityError as exc:
-        # Added by a concurrent request since the code was sent.
-        raise errors.AlreadyEnrolled() from exc
-    lockout.attempt_succeeded(user)
-    events.record(Kind.ENROLLED, user, request, factor_type=factor_type)
-    return device
+    return _code_factor(factor_type).confirm_enrollment(
+        user, code, request, name=name, then=then, destination=destination
+    )
 
 
 def _code_factor(factor_type: str) -> CodeFactor:
-    factor = get_factor(factor_type)
+    factor = _enrollable(factor_type)
     if not isinstance(factor, CodeFactor):
         raise errors.FactorNotAllowed()
     return factor
 
 
-def _default_name(factor: CodeFactor, destination: str) -> str:
-    # "Text message ***-***-2671": tells two phones apart without spelling the number out.
-    return f"{factor.label} {mask_destination(destination)}"
-
-
 def webauthn_registration_options(user: Any, request: HttpRequest) -> dict[str, Any]:
     """Options for the browser's ``navigator.credentials.create()``; the challenge stays here."""
-    _require_allowed(user, FactorType.WEBAUTHN)
-    return webauthn_factor.registration_options(user, request)
+    return begin_enrollment(user, FactorType.WEBAUTHN, request)
 
 
 def enroll_webauthn(
     user: Any, response: str, request: HttpRequest, name: str = ""
 ) -> WebAuthnCredential:
     """Save a security key or passkey once its response to the stored challenge verifies."""
-    _require_allowed(user, FactorType.WEBAUTHN)
-    fields = webauthn_factor.check_registration(user, request, response)
-    try:
-        with transaction.atomic():
-            device = WebAuthnCredential.objects.create(
-                user=user,
-                name=name or str(get_factor(FactorType.WEBAUTHN).label),
-                confirmed=True,
-                is_primary=not list_factors(user),
-                **fields,
-            )
-    except IntegrityError as exc:
-        # Registered by a concurrent request since the check: the unique index decides.
-        raise errors.InvalidCode(str(webauthn_factor.MESSAGES["already_registered"])) from exc
-    events.record(Kind.ENROLLED, user, request, factor_type=FactorType.WEBAUTHN)
-    return device
+    return enroll(user, FactorType.WEBAUTHN, response, request, name=name)
+
+
+# --- passkey sign-in ------------------------------------------------------------------------
 
 
 def passkey_login_options(request: HttpRequest) -> dict[str, Any]:
@@ -192,7 +164,7 @@ def verify_passkey_login(request: HttpRequest, response: str) -> WebAuthnCredent
                 raise errors.InvalidCode(
                     str(webauthn_factor.MESSAGES["inactive"]), reason="inactive"
                 )
-            if not policy_for(user).allows(FactorType.WEBAUTHN):
+            if not get_factor(FactorType.WEBAUTHN).allowed_by(policy_for(user)):
                 raise errors.FactorNotAllowed(
                     str(webauthn_factor.MESSAGES["passkey_not_allowed"]), reason="not_allowed"
                 )
@@ -203,10 +175,3 @@ def verify_passkey_login(request: HttpRequest, response: str) -> WebAuthnCredent
         raise
     events.record(Kind.VERIFIED, user, request, factor_type=FactorType.WEBAUTHN, passkey=True)
     return device
-
-
-def _require_allowed(user: Any, factor_type: str) -> EffectivePolicy:
-    policy = policy_for(user)
-    if not policy.allows(factor_type):
-        raise errors.FactorNotAllowed()
-    return policy

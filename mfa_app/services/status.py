@@ -7,7 +7,7 @@ from typing import Any
 from django.utils import timezone
 
 from .. import errors, events
-from ..factors import get_factor, registered_factors
+from ..factors import factor_for_device, get_factor, registered_factors
 from ..factors.recovery import Recovery
 from ..models import (
     FactorModel,
@@ -42,7 +42,7 @@ def active_factors(user: Any, policy: EffectivePolicy | None = None) -> list[Fac
 
 def factor_type_of(device: FactorModel) -> str:
     """The factor type of a factor model instance: ``"TOTP"``, ``"WEBAUTHN"``, ``"SMS"``..."""
-    return next(f.type for f in registered_factors() if isinstance(device, f.model))
+    return factor_for_device(device).type
 
 
 def get_user_factor(user: Any, factor_type: str, pk: Any) -> FactorModel:
