@@ -87,7 +87,7 @@ def mfa_status(user: Any) -> MFAStatus:
     policy = policy_for(user)
     factors = list_factors(user)
     return MFAStatus(
-        enabled=not policy.disabled and any(policy.allows(factor_type_of(d)) for d in factors),
+        enabled=policy.mfa_enabled(factor_type_of(d) for d in factors),
         factors=factors,
         recovery_codes_remaining=recovery_codes_remaining(user),
         policy=policy,
