@@ -1,17 +1,22 @@
 """The policy rules, kept in mfa_app.policy, give one answer through each door that uses them.
 
 The service, the admin and the ``mfa_policy`` command refuse the same policies with the same
-words; the user admin's list resolves a page of users as ``policy_for`` resolves each.
+words; the user admin's list resolves a page of users as ``policy_for`` resolves each; a
+bypass lasts at most ``BYPASS_MAX_DAYS`` days whoever grants it.
 """
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
+import time_machine
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
-from mfa_app import services
-from mfa_app.models import Requirement, TenantPolicy
-from mfa_app.policy import policies_for, policy_for
+from mfa_app import errors, services
+from mfa_app.models import MFAEvent, Requirement, TenantPolicy, UserState
+from mfa_app.policy import BYPASS_MAX_DAYS, policies_for, policy_for
 
 from .conftest import sign_in_with_mfa
 from .factories import (
@@ -22,9 +27,11 @@ from .factories import (
     UserFactory,
 )
 from .test_admin import admin_url, policy_form
+from .test_admin_policy_engine import grant
 
 User = get_user_model()
 NO_FACTOR = "Allow at least one factor, or set the requirement to disabled."
+NOW = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -127,3 +134,39 @@ def test_policies_for_takes_the_same_few_queries_for_any_number_of_users(
     with django_assert_max_num_queries(3):
         policies_for(users)
     assert policies_for([]) == []
+
+
+# --- how long a bypass may last -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("days", [BYPASS_MAX_DAYS + 1, 365])
+def test_the_service_refuses_a_bypass_longer_than_the_cap_and_saves_nothing(totp_user, days):
+    staff = StaffFactory()
+    with time_machine.travel(NOW, tick=False):
+        with pytest.raises(errors.InvalidBypass) as caught:
+            services.grant_bypass(
+                totp_user, timezone.now() + timedelta(days=days), "Lost phone", staff
+            )
+        assert caught.value.message == "A bypass lasts at most 30 days."
+        assert services.active_bypass(totp_user) is None
+    assert not UserState.objects.filter(bypass_until__isnull=False).exists()
+    assert not MFAEvent.objects.filter(kind=MFAEvent.Kind.BYPASS_GRANTED).exists()
+
+
+def test_the_service_grants_a_bypass_of_exactly_the_cap(totp_user):
+    assert BYPASS_MAX_DAYS == 30
+    staff = StaffFactory()
+    with time_machine.travel(NOW, tick=False):
+        until = timezone.now() + timedelta(days=30)
+        services.grant_bypass(totp_user, until, "Lost phone", staff)
+        assert services.active_bypass(totp_user).bypass_until == until
+    assert MFAEvent.objects.filter(kind=MFAEvent.Kind.BYPASS_GRANTED).count() == 1
+
+
+def test_the_admin_form_refuses_a_long_bypass_with_the_services_words(staff_client, totp_user):
+    until = timezone.now() + timedelta(days=BYPASS_MAX_DAYS, hours=1)
+    response = grant(staff_client, [totp_user], until=until)
+    assert response.status_code == 200
+    assert response.context["form"].errors["until"] == ["A bypass lasts at most 30 days."]
+    assert "At most 30 days from now" in response.content.decode()
+    assert services.active_bypass(totp_user) is None

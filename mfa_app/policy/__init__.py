@@ -5,7 +5,7 @@
   tenant's override or the application's, then the staff rule; and where each value comes
   from (``explain_policy``);
 - ``validation``: what staff may set: known factor types, an allowed factor for a policy in
-  force.
+  force, a bypass of at most ``BYPASS_MAX_DAYS`` days.
 """
 
 from .effective import APPLICATION, POLICY_FIELDS, RISK_TRIGGERS, TENANT, EffectivePolicy
@@ -19,6 +19,8 @@ from .resolution import (
     with_staff_rule,
 )
 from .validation import (
+    BYPASS_MAX_DAYS,
+    check_bypass_until,
     check_in_force,
     clean_allowed_factors,
     ordered_factors,
@@ -26,12 +28,14 @@ from .validation import (
 
 __all__ = [
     "APPLICATION",
+    "BYPASS_MAX_DAYS",
     "POLICY_FIELDS",
     "RISK_TRIGGERS",
     "STAFF_RULE",
     "TENANT",
     "EffectivePolicy",
     "PolicyExplanation",
+    "check_bypass_until",
     "check_in_force",
     "clean_allowed_factors",
     "configured_policy",

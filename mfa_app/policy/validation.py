@@ -1,16 +1,23 @@
-"""What staff may set in a policy: its allowed factors.
+"""What staff may set: a policy's allowed factors, and how long a bypass of MFA may last.
 
 The service layer, the admin's forms and the management commands all check with these, so a
 value is refused the same way wherever it is entered.
 """
 
 from collections.abc import Collection, Iterable
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .. import errors
 from ..models import FactorType, Requirement
+
+# A bypass is for a user who lost every factor while they get a new one, not a way to turn
+# MFA off for someone: staff grant it again if it runs out.
+BYPASS_MAX_DAYS = 30
 
 
 def clean_allowed_factors(value: Any) -> list[str]:
@@ -50,3 +57,16 @@ def check_in_force(requirement: str, allowed_factors: Collection[str], *, in_for
         raise ValidationError(
             {"allowed_factors": _("Allow at least one factor, or set the requirement to disabled.")}
         )
+
+
+def check_bypass_until(until: datetime) -> None:
+    """A bypass ends in the future, at most ``BYPASS_MAX_DAYS`` days from now.
+
+    Raises ``errors.InvalidBypass``.
+    """
+    now = timezone.now()
+    if until <= now:
+        raise errors.InvalidBypass(str(errors.MESSAGES["bypass_until"]))
+    if until > now + timedelta(days=BYPASS_MAX_DAYS):
+        message = str(errors.MESSAGES["bypass_too_long"]) % {"days": BYPASS_MAX_DAYS}
+        raise errors.InvalidBypass(message, max_days=BYPASS_MAX_DAYS)
