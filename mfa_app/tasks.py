@@ -3,7 +3,14 @@
 Django 6 has the framework built in (``django.tasks``); on Django 5.2 the ``django-tasks``
 package provides the same API. Which backend and queue run them: ``MFA_WEBHOOK_TASK_BACKEND``
 and ``MFA_WEBHOOK_TASK_QUEUE``.
+
+Importing this module fails when the framework is missing or the backend alias is unknown (the
+task is checked against its backend as it is defined): callers import it inside a ``try``.
 """
+
+import logging
+import uuid
+from datetime import datetime
 
 try:
     from django.tasks import task, task_backends
@@ -11,13 +18,39 @@ except ImportError:  # Django 5.2
     from django_tasks import task, task_backends  # type: ignore[no-redef]
 
 from .conf import app_settings
+from .webhooks.delivery import attempt
 
-__all__ = ["deliver_webhook", "task_backends"]
+__all__ = ["deliver_webhook", "enqueue_delivery", "task_backends"]
+logger = logging.getLogger("mfa_app.webhooks")
 
 
 @task(backend=app_settings.WEBHOOK_TASK_BACKEND, queue_name=app_settings.WEBHOOK_TASK_QUEUE)
 def deliver_webhook(delivery_id: str) -> str:
     """Make one attempt of a webhook delivery if it is due; return the delivery's status."""
-    from .webhooks.delivery import attempt
+    attempted = attempt(delivery_id)
+    if attempted.retry_at is not None:
+        enqueue_delivery(delivery_id, run_after=attempted.retry_at)
+    return attempted.status
 
-    return attempt(delivery_id)
+
+def enqueue_delivery(delivery_id: uuid.UUID | str, run_after: datetime | None = None) -> bool:
+    """Queue an attempt of a delivery (at ``run_after``); log and return False on failure.
+
+    On a backend that cannot defer tasks (the immediate backend), a later attempt is not
+    queued: the delivery stays due until ``mfa_webhooks --send-due`` queues it.
+    """
+    try:
+        queued = deliver_webhook.using(
+            backend=app_settings.WEBHOOK_TASK_BACKEND,
+            queue_name=app_settings.WEBHOOK_TASK_QUEUE,
+        )
+        if run_after is not None:
+            if not queued.get_backend().supports_defer:
+                return False
+            queued = queued.using(run_after=run_after)
+        queued.enqueue(str(delivery_id))
+    except Exception:
+        # Never the caller's problem (often a request that already committed its change).
+        logger.exception("Could not queue webhook delivery %s", delivery_id)
+        return False
+    return True

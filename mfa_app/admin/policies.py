@@ -4,7 +4,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -12,8 +12,15 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from ..models import ApplicationPolicy, FactorType, Requirement, TenantPolicy
-from ..policy import POLICY_FIELDS, EffectivePolicy, configured_policy, with_staff_rule
-from ..tenants import tenant_for
+from ..policy import (
+    POLICY_FIELDS,
+    STAFF_RULE,
+    TENANT,
+    EffectivePolicy,
+    check_in_force,
+    clean_allowed_factors,
+    explain_policy,
+)
 
 POLICY_FIELDSETS = (
     (_("Requirement and factors"), {"fields": ("requirement", "allowed_factors")}),
@@ -66,18 +73,17 @@ class PolicyForm(forms.ModelForm):
         help_texts = {"requirement": REQUIREMENT_HELP}
 
     def clean_allowed_factors(self) -> list[str]:
-        chosen = set(self.cleaned_data["allowed_factors"])
-        return [value for value in FactorType.values if value in chosen]
+        return clean_allowed_factors(self.cleaned_data["allowed_factors"])
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
-        in_force = cleaned.get("override", True)
-        enforced = cleaned.get("requirement") not in (None, Requirement.DISABLED)
-        if in_force and enforced and cleaned.get("allowed_factors") == []:
-            self.add_error(
-                "allowed_factors",
-                _("Allow at least one factor, or set the requirement to disabled."),
-            )
+        requirement, allowed = cleaned.get("requirement"), cleaned.get("allowed_factors")
+        if requirement is None or allowed is None:
+            return cleaned  # The field's own error says what is wrong.
+        try:
+            check_in_force(requirement, allowed, in_force=cleaned.get("override", True))
+        except ValidationError as exc:
+            self.add_error(None, exc)
         return cleaned
 
 
@@ -132,10 +138,9 @@ class TenantPolicyAdmin(admin.ModelAdmin):
 
 def effective_policy_table(user: Any) -> str:
     """Each policy value that applies to ``user`` and where it came from, as an HTML table."""
-    configured = configured_policy(user)
-    effective = with_staff_rule(configured, user)
-    if configured.source == "tenant":
-        origin = format_html("{} {}", _("tenant policy:"), tenant_for(user))
+    explained = explain_policy(user)
+    if explained.configured.source == TENANT:
+        origin = format_html("{} {}", _("tenant policy:"), explained.tenant)
     else:
         origin = _("application policy")
     rows = format_html_join(
@@ -144,10 +149,8 @@ def effective_policy_table(user: Any) -> str:
         (
             (
                 _field_label(name),
-                _value(effective, name),
-                _("staff rule")
-                if getattr(effective, name) != getattr(configured, name)
-                else origin,
+                _value(explained.policy, name),
+                _("staff rule") if explained.source_of(name) == STAFF_RULE else origin,
             )
             for name in POLICY_FIELDS
         ),

@@ -14,8 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from .. import errors, services
-
-BYPASS_MAX_DAYS = 30
+from ..policy import BYPASS_MAX_DAYS, check_bypass_until
 
 
 class BypassForm(forms.Form):
@@ -43,13 +42,10 @@ class BypassForm(forms.Form):
 
     def clean_until(self) -> Any:
         until = self.cleaned_data["until"]
-        now = timezone.now()
-        if until <= now:
-            raise forms.ValidationError(errors.MESSAGES["bypass_until"])
-        if until > now + timedelta(days=BYPASS_MAX_DAYS):
-            raise forms.ValidationError(
-                _("A bypass lasts at most %(days)d days."), params={"days": BYPASS_MAX_DAYS}
-            )
+        try:
+            check_bypass_until(until)
+        except errors.InvalidBypass as exc:
+            raise forms.ValidationError(exc.message) from exc
         return until
 
 

@@ -17,6 +17,7 @@ from .decisions import (
     Decision,
     decide,
     grace_days_left,
+    login_requirement,
     note_enrollment_asked,
     note_mfa_passed,
     postpone_enrollment,
@@ -69,7 +70,6 @@ from .status import (
     factor_type_of,
     get_user_factor,
     list_factors,
-    login_requirement,
     mfa_status,
     recovery_codes_remaining,
 )

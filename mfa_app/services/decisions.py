@@ -58,6 +58,15 @@ def decide(user: Any, request: HttpRequest | None = None, backend: str = "") -> 
     return Decision(None, (*reasons, "no_factor"), policy)
 
 
+def login_requirement(user: Any, backend: str = "", request: Any = None) -> str | None:
+    """Say what a fresh login of ``user`` needs: ``CHALLENGE``, ``ENROLL`` or nothing.
+
+    ``decide()`` gives the reasons too; with a ``request``, remembered devices and risk
+    triggers play their part.
+    """
+    return decide(user, request, backend).outcome
+
+
 def _risk_decision(
     outcome: str, user: Any, request: Any, policy: EffectivePolicy, reasons: list[str]
 ) -> Decision:

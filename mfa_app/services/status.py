@@ -1,4 +1,4 @@
-"""What a user has and what a login needs: factors, status, the login requirement."""
+"""What a user has: factors, MFA status, and the ways to answer a challenge."""
 
 import re
 from dataclasses import dataclass
@@ -87,22 +87,11 @@ def mfa_status(user: Any) -> MFAStatus:
     policy = policy_for(user)
     factors = list_factors(user)
     return MFAStatus(
-        enabled=not policy.disabled and any(policy.allows(factor_type_of(d)) for d in factors),
+        enabled=policy.mfa_enabled(factor_type_of(d) for d in factors),
         factors=factors,
         recovery_codes_remaining=recovery_codes_remaining(user),
         policy=policy,
     )
-
-
-def login_requirement(user: Any, backend: str = "", request: Any = None) -> str | None:
-    """Say what a fresh login of ``user`` needs: ``CHALLENGE``, ``ENROLL`` or nothing.
-
-    ``decide()`` gives the reasons too; with a ``request``, remembered devices and risk
-    triggers play their part.
-    """
-    from .decisions import decide
-
-    return decide(user, request, backend).outcome
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from .. import devices, errors, events, lockout
 from ..models import TrustedDevice, UserState
-from ..policy import policy_for
+from ..policy import check_bypass_until, policy_for
 from .status import Kind, is_id
 
 # --- remembered devices ---------------------------------------------------------------------
@@ -80,7 +80,8 @@ def grant_bypass(
 ) -> UserState:
     """Let ``user`` sign in without MFA until ``until`` (a user who lost every factor).
 
-    Their factors stay; the bypass is logged with the reason and who granted it.
+    ``until`` is in the future, at most ``mfa_app.policy.BYPASS_MAX_DAYS`` days away. Their
+    factors stay; the bypass is logged with the reason and who granted it.
     """
     if actor is not None and actor.pk == user.pk:
         # Staff sign in with MFA; one who could lift their own would make it optional.
@@ -88,8 +89,7 @@ def grant_bypass(
     reason = " ".join(str(reason).split())
     if not reason:
         raise errors.InvalidBypass(str(errors.MESSAGES["bypass_reason"]))
-    if until <= timezone.now():
-        raise errors.InvalidBypass(str(errors.MESSAGES["bypass_until"]))
+    check_bypass_until(until)
     state, _created = UserState.objects.update_or_create(
         user=user,
         defaults={

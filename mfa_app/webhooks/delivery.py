@@ -5,9 +5,13 @@ delivery must be pending, due, and at the attempt count this run read), so two r
 task for the same delivery (a duplicate enqueue, ``mfa_webhooks --send-due`` beside a deferred
 task) cannot both send. A claim holds the delivery for a lease: if the worker dies mid-attempt,
 the delivery becomes due again when the lease ends and is sent again with the same id.
+
+Queueing the next attempt is the task's job (``mfa_app.tasks``): this module knows nothing of
+the queue, so the task depends on it and not the other way round.
 """
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db.models import F
@@ -34,19 +38,27 @@ USER_AGENT = "mfa_app-webhooks/1"
 LEASE_MARGIN = timedelta(seconds=60)
 
 
-def attempt(delivery_id: str) -> str:
-    """Make the next attempt of a delivery if it is due; return its status afterwards."""
+@dataclass(frozen=True)
+class Attempted:
+    """What ``attempt`` did: the delivery's status afterwards, and when to retry (if ever)."""
+
+    status: str
+    retry_at: datetime | None = None
+
+
+def attempt(delivery_id: str) -> Attempted:
+    """Make the next attempt of a delivery if it is due."""
     delivery = WebhookDelivery.objects.select_related("endpoint").filter(pk=delivery_id).first()
     if delivery is None or delivery.status != Status.PENDING:
-        return delivery.status if delivery is not None else "missing"
+        return Attempted(delivery.status if delivery is not None else "missing")
     if not delivery.endpoint.is_active:
         WebhookDelivery.objects.filter(pk=delivery.pk, status=Status.PENDING).update(
             status=Status.CANCELLED, next_attempt_at=None
         )
-        return Status.CANCELLED
+        return Attempted(Status.CANCELLED)
     number = _claim(delivery)
     if number is None:
-        return "not_due"
+        return Attempted("not_due")
     started_at = timezone.now()
     try:
         outcome = _send(delivery, number, int(started_at.timestamp()))
@@ -100,7 +112,7 @@ def signing_secrets(endpoint: WebhookEndpoint) -> list[str]:
 
 def _record(
     delivery: WebhookDelivery, number: int, started_at: datetime, outcome: transport.Outcome
-) -> str:
+) -> Attempted:
     WebhookAttempt.objects.create(
         delivery=delivery,
         number=number,
@@ -129,11 +141,8 @@ def _record(
             outcome.error or f"HTTP {outcome.status_code}",
             "; giving up" if status == Status.FAILED else "",
         )
-    if updated and next_at is not None:
-        from .dispatch import enqueue
-
-        enqueue(delivery.pk, run_after=next_at)
-    return status
+    # No retry if a later run took the delivery over: that run schedules its own.
+    return Attempted(status, next_at if updated else None)
 
 
 def _next_step(number: int, ok: bool) -> tuple[str, datetime | None]:

@@ -17,7 +17,6 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from ..conf import app_settings
 from ..events import SIGNALS
 from ..models import MFAEvent, WebhookDelivery, WebhookEndpoint
 from .signing import generate_secret
@@ -106,29 +105,16 @@ def encode(data: dict) -> str:
 # --- queueing -------------------------------------------------------------------------------
 
 
-def enqueue(delivery_id: uuid.UUID | str, run_after: datetime | None = None) -> bool:
-    """Queue an attempt of a delivery (at ``run_after``); log and return False on failure.
-
-    On a backend that cannot defer tasks (the immediate backend), a later attempt is not
-    queued: the delivery stays due until ``mfa_webhooks --send-due`` queues it.
-    """
+def enqueue(delivery_id: uuid.UUID | str) -> bool:
+    """Queue an attempt of a delivery now; log and return False on failure."""
     try:
-        from ..tasks import deliver_webhook
-
-        task = deliver_webhook.using(
-            backend=app_settings.WEBHOOK_TASK_BACKEND,
-            queue_name=app_settings.WEBHOOK_TASK_QUEUE,
-        )
-        if run_after is not None:
-            if not task.get_backend().supports_defer:
-                return False
-            task = task.using(run_after=run_after)
-        task.enqueue(str(delivery_id))
+        # Imported here: an unknown task backend fails the import, which must neither stop
+        # mfa_app from loading (check E022 reports it) nor break the caller.
+        from ..tasks import enqueue_delivery
     except Exception:
-        # Never the caller's problem (often a request that already committed its change).
         logger.exception("Could not queue webhook delivery %s", delivery_id)
         return False
-    return True
+    return enqueue_delivery(delivery_id)
 
 
 def enqueue_all(delivery_ids: Iterable[uuid.UUID | str]) -> int:

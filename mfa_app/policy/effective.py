@@ -1,15 +1,13 @@
-"""The effective policy for a user: the application policy, or their tenant's override."""
+"""The settings in force for one user, and what they allow."""
 
-from dataclasses import dataclass, replace
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from django.apps import apps
 from django.contrib.sites.shortcuts import get_current_site
 
-from .conf import app_settings
-from .models import ApplicationPolicy, PolicyFields, Requirement, TenantPolicy
-from .models.policies import default_allowed_factors
-from .tenants import tenant_for
+from ..models import PolicyFields, Requirement
 
 POLICY_FIELDS = (
     "requirement",
@@ -26,6 +24,9 @@ POLICY_FIELDS = (
     "risk_password_changed",
 )
 RISK_TRIGGERS = ("new_device", "new_location", "suspicious_ip", "password_changed")
+# Where an effective policy's values come from (before the staff rule).
+APPLICATION = "application"
+TENANT = "tenant"
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,10 @@ class EffectivePolicy:
     def allows(self, factor_type: str) -> bool:
         return not self.disabled and factor_type in self.allowed_factors
 
+    def mfa_enabled(self, held_factor_types: Iterable[str]) -> bool:
+        """Whether MFA is on for a user holding factors of these types: one must be allowed."""
+        return any(self.allows(factor_type) for factor_type in held_factor_types)
+
     def issuer_for(self, request: Any) -> str:
         if self.issuer:
             return self.issuer
@@ -76,36 +81,3 @@ class EffectivePolicy:
         values = {name: getattr(fields, name) for name in POLICY_FIELDS}
         values["allowed_factors"] = frozenset(values["allowed_factors"] or ())
         return cls(**values, source=source)
-
-
-def policy_for(user: Any) -> EffectivePolicy:
-    """The policy that applies to ``user``: their tenant's override, or the application's.
-
-    Staff and superusers are always under REQUIRED (``MFA_STAFF_ALWAYS_REQUIRED``), whatever
-    the policy says: they hold the keys to the Django admin and to everyone else's MFA.
-    """
-    return with_staff_rule(configured_policy(user), user)
-
-
-def with_staff_rule(policy: EffectivePolicy, user: Any) -> EffectivePolicy:
-    """``policy`` raised to REQUIRED if ``user`` is staff (and the rule is on)."""
-    if (
-        app_settings.STAFF_ALWAYS_REQUIRED
-        and (getattr(user, "is_staff", False) or getattr(user, "is_superuser", False))
-        and not policy.required
-    ):
-        allowed = policy.allowed_factors or frozenset(default_allowed_factors())
-        return replace(
-            policy, requirement=Requirement.REQUIRED, allowed_factors=allowed, staff_rule=True
-        )
-    return policy
-
-
-def configured_policy(user: Any) -> EffectivePolicy:
-    """The policy the admin configured for ``user``'s tenant (or the application's)."""
-    tenant = tenant_for(user)
-    if tenant is not None:
-        override = TenantPolicy.objects.filter(tenant=tenant, override=True).first()
-        if override is not None:
-            return EffectivePolicy.from_fields(override, "tenant")
-    return EffectivePolicy.from_fields(ApplicationPolicy.load(), "application")

@@ -1,0 +1,110 @@
+"""Which policy applies to a user, for one user or a page of them, and where each value is from.
+
+The tenant's policy applies while its override is on, else the application policy; then the
+staff rule: staff and superusers are always under REQUIRED (``MFA_STAFF_ALWAYS_REQUIRED``),
+whatever the policy says, because they hold the keys to the Django admin and to everyone
+else's MFA.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ..conf import app_settings
+from ..models import ApplicationPolicy, Requirement, TenantPolicy
+from ..models.policies import default_allowed_factors
+from ..tenants import tenant_for
+from .effective import APPLICATION, POLICY_FIELDS, TENANT, EffectivePolicy
+
+# Where a setting comes from when the staff rule, not a policy, set it.
+STAFF_RULE = "staff_rule"
+
+
+def policy_for(user: Any) -> EffectivePolicy:
+    """The policy that applies to ``user``: their tenant's override or the application's,
+    under the staff rule."""
+    return with_staff_rule(configured_policy(user), user)
+
+
+def configured_policy(user: Any) -> EffectivePolicy:
+    """The policy the admin configured for ``user``'s tenant (or the application's)."""
+    tenant = tenant_for(user)
+    if tenant is not None:
+        override = TenantPolicy.objects.filter(tenant=tenant, override=True).first()
+        if override is not None:
+            return EffectivePolicy.from_fields(override, TENANT)
+    return _application_policy()
+
+
+def with_staff_rule(policy: EffectivePolicy, user: Any) -> EffectivePolicy:
+    """``policy`` raised to REQUIRED if ``user`` is staff (and the rule is on)."""
+    if (
+        app_settings.STAFF_ALWAYS_REQUIRED
+        and (getattr(user, "is_staff", False) or getattr(user, "is_superuser", False))
+        and not policy.required
+    ):
+        allowed = policy.allowed_factors or frozenset(default_allowed_factors())
+        return replace(
+            policy, requirement=Requirement.REQUIRED, allowed_factors=allowed, staff_rule=True
+        )
+    return policy
+
+
+def policies_for(users: Sequence[Any]) -> list[EffectivePolicy]:
+    """``policy_for`` of each user, in order, in a few queries however many users (an admin list).
+
+    ``MFA_TENANT_RESOLVER`` is asked for each user's tenant only while some tenant overrides.
+    """
+    overrides = TenantPolicy.objects.filter(override=True)
+    if not overrides.exists():
+        application = _application_policy()
+        return [with_staff_rule(application, user) for user in users]
+    tenants = [tenant_for(user) for user in users]
+    by_tenant = {
+        policy.tenant_id: EffectivePolicy.from_fields(policy, TENANT)
+        for policy in overrides.filter(tenant__in={t.pk for t in tenants if t is not None})
+    }
+    application: EffectivePolicy | None = None
+    policies = []
+    for user, tenant in zip(users, tenants, strict=True):
+        policy = by_tenant.get(tenant.pk) if tenant is not None else None
+        if policy is None:
+            application = application or _application_policy()
+            policy = application
+        policies.append(with_staff_rule(policy, user))
+    return policies
+
+
+@dataclass(frozen=True)
+class PolicyExplanation:
+    """A user's effective policy, and where each of its settings comes from."""
+
+    policy: EffectivePolicy
+    # The policy as the admin configured it for the user, before the staff rule.
+    configured: EffectivePolicy
+    tenant: Any | None
+
+    def source_of(self, name: str) -> str:
+        """``"application"``, ``"tenant"`` or ``"staff_rule"``."""
+        if getattr(self.policy, name) != getattr(self.configured, name):
+            return STAFF_RULE
+        return self.configured.source
+
+    @property
+    def sources(self) -> dict[str, str]:
+        return {name: self.source_of(name) for name in POLICY_FIELDS}
+
+
+def explain_policy(user: Any) -> PolicyExplanation:
+    """The policy that applies to ``user`` and, per setting, where it came from.
+
+    The same answer as the admin's user page and ``manage.py mfa_status``.
+    """
+    configured = configured_policy(user)
+    return PolicyExplanation(
+        policy=with_staff_rule(configured, user), configured=configured, tenant=tenant_for(user)
+    )
+
+
+def _application_policy() -> EffectivePolicy:
+    return EffectivePolicy.from_fields(ApplicationPolicy.load(), APPLICATION)
