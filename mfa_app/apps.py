@@ -13,8 +13,12 @@ class MfaAppConfig(AppConfig):
             checks_crypto,
             login_state,
             notifications,
+            otp,
         )
+        from .models import FactorModel
         from .webhooks import dispatch  # noqa: F401  (connect the webhook receivers)
+
+        FactorModel.otp_bridge = otp
 
         if apps.is_installed("django.contrib.admin"):
             from .admin.users import extend_user_admin_after_autodiscovery

@@ -18,17 +18,14 @@ from django.utils.translation import gettext
 from django_otp.models import VerifyNotAllowed
 
 from . import errors, events, lockout
-from .factors import Factor, registered_factors
+from .factors import Factor
+from .factors.base import factor_for_device
 from .factors.recovery import Recovery
 from .models import FactorModel, UserState
 from .services.status import challenge_factor_types, recovery_codes_remaining
 
 Kind = events.Kind
 VIA = "django-otp"
-
-
-def factor_of(device: FactorModel) -> Factor:
-    return next(f for f in registered_factors() if isinstance(device, f.model))
 
 
 def usable(device: FactorModel, factor: Factor) -> bool:
@@ -43,7 +40,7 @@ def usable(device: FactorModel, factor: Factor) -> bool:
 
 def verify_is_allowed(device: FactorModel) -> tuple[bool, dict[str, Any] | None]:
     """django-otp's ``verify_is_allowed``: not for a factor the policy refuses, nor while locked."""
-    if not usable(device, factor_of(device)):
+    if not usable(device, factor_for_device(device)):
         return False, {"error_message": str(errors.MESSAGES["factor_not_allowed"])}
     until = lockout.locked_until(device.user)
     if until is None:
@@ -59,7 +56,7 @@ def verify_is_allowed(device: FactorModel) -> tuple[bool, dict[str, Any] | None]
 
 def verify_token(device: FactorModel, token: Any) -> bool:
     """django-otp's ``verify_token``: ``True`` once per valid code of ``device``."""
-    factor = factor_of(device)
+    factor = factor_for_device(device)
     token = str(token)
     if not usable(device, factor) or not factor.could_answer(device, token):
         # Not an answer to this device (match_token offers every token to every device).
@@ -94,7 +91,7 @@ def generate_challenge(device: FactorModel) -> str:
     The send goes through the factor's rate limits; a refusal comes back as the message, as
     django-otp's email plugin returns its cooldown message, so forms show it to the user.
     """
-    factor = factor_of(device)
+    factor = factor_for_device(device)
     if not usable(device, factor):
         return str(errors.MESSAGES["factor_not_allowed"])
     try:

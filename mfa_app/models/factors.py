@@ -1,4 +1,4 @@
-from typing import Any
+from typing import Any, ClassVar
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -22,18 +22,21 @@ class FactorModel(TimestampMixin, Device):
         """Where codes go, as the user may be shown it; empty for factors that send nothing."""
         return ""
 
-    # django-otp's device API. mfa_app.otp imports the factors, which import these models:
-    # hence the imports at call time.
+    # django-otp's device API is answered by ``mfa_app.otp`` (the factor, the lockout, the audit),
+    # which ``MfaAppConfig.ready()`` plugs in here: the factors import these models, so the
+    # models cannot import them back. Until then nothing verifies (fail closed).
+    otp_bridge: ClassVar[Any] = None
 
     def verify_is_allowed(self) -> tuple[bool, dict[str, Any] | None]:
-        from .. import otp
-
-        return otp.verify_is_allowed(self)
+        if self.otp_bridge is None:
+            return False, None
+        return self.otp_bridge.verify_is_allowed(self)
 
     def verify_token(self, token: Any) -> bool:
-        from .. import otp
+        return self.otp_bridge is not None and self.otp_bridge.verify_token(self, token)
 
-        return otp.verify_token(self, token)
+    def _generate_code(self) -> str | None:
+        return self.otp_bridge.generate_challenge(self) if self.otp_bridge is not None else None
 
 
 class TOTPFactor(FactorModel):
@@ -89,10 +92,8 @@ class SMSFactor(FactorModel):
     def masked_destination(self) -> str:
         return mask_phone(str(self.number))
 
-    def generate_challenge(self) -> str:
-        from .. import otp
-
-        return otp.generate_challenge(self)
+    def generate_challenge(self) -> str | None:
+        return self._generate_code()
 
 
 class EmailFactor(FactorModel):
@@ -111,10 +112,8 @@ class EmailFactor(FactorModel):
     def masked_destination(self) -> str:
         return mask_email(self.email)
 
-    def generate_challenge(self) -> str:
-        from .. import otp
-
-        return otp.generate_challenge(self)
+    def generate_challenge(self) -> str | None:
+        return self._generate_code()
 
 
 class RecoveryCodeSet(FactorModel):
