@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 TARGETS = [
     "django.contrib.sessions.backends.db.SessionStore.load",
-    "mfa_app.login_state.pending_user",
+    "mfa_app.flows.signin.pending_user",
     "mfa_app.policy.policy_for",
     "mfa_app.services.status.challenge_methods",
     "mfa_app.services.status.challenge_factor_types",
@@ -39,7 +39,7 @@ TARGETS = [
     "mfa_app.factors.recovery.Recovery.verify",
     "mfa_app.lockout.attempt_succeeded",
     "mfa_app.events.record",
-    "mfa_app.login_state.complete",
+    "mfa_app.flows.signin.complete",
     "django.contrib.auth.login",
     "mfa_app.services.decisions.note_mfa_passed",
     "mfa_app.risk.record_login",

@@ -11,10 +11,10 @@ class MfaAppConfig(AppConfig):
         from . import (  # noqa: F401  (connect checks, receivers)
             checks,
             checks_crypto,
-            login_state,
             notifications,
             otp,
         )
+        from .flows import signin  # noqa: F401  (the sign-in's receivers)
         from .models import FactorModel
         from .webhooks import dispatch  # noqa: F401  (connect the webhook receivers)
 

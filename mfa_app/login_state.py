@@ -14,22 +14,16 @@ functions below (as ``django.contrib.auth`` owns its three keys), so the flows n
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.auth.models import AnonymousUser
-from django.contrib.auth.signals import user_logged_in
-from django.core.exceptions import ValidationError
-from django.db.models.signals import post_save
-from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp import login as otp_login
 
-from . import clock, crypto, risk, services
+from . import clock, crypto
 from .conf import app_settings
-from .models import FactorType
 
 PENDING_KEY = "_mfa_pending"
 # When the user last proved who they are (login, MFA or re-authentication).
@@ -45,10 +39,10 @@ CODE_ENROLLMENT_KEY = "_mfa_code_enrollment"
 REAUTH_FAILURES_KEY = "_mfa_reauth_failures"
 # Prefix of the WebAuthn challenges kept server side, one key per purpose.
 WEBAUTHN_KEY = "_mfa_webauthn"
-CHALLENGE = services.CHALLENGE
-ENROLL = services.ENROLL
+# Why a login is pending: it must answer a challenge, or enroll a first factor.
+CHALLENGE = "challenge"
+ENROLL = "enroll"
 _COMPLETING = "_mfa_completing"
-MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
 @dataclass(frozen=True)
@@ -95,89 +89,47 @@ def get_pending(request: HttpRequest) -> PendingLogin | None:
         return None
 
 
-def pending_user(request: HttpRequest) -> Any | None:
-    """The user of a live pending login, or ``None`` (no pending login, or it expired)."""
-    pending = get_pending(request)
-    if pending is None or pending.expired:
-        return None
-    if not hasattr(request, "_mfa_pending_user"):
-        user_model = auth.get_user_model()
-        try:
-            pk = user_model._meta.pk.to_python(pending.user_pk)
-            user = user_model._default_manager.get(pk=pk)
-        except (user_model.DoesNotExist, ValidationError):
-            user = None
-        live = getattr(user, "is_active", False) and services.is_pending(user, pending.challenge_id)
-        request._mfa_pending_user = user if live else None
-    return request._mfa_pending_user
-
-
-def begin_pending(request: HttpRequest, user: Any, reason: str) -> PendingLogin:
+def start_pending(request: HttpRequest, pending: PendingLogin) -> None:
+    """Demote the session to ``pending``: the auth keys go, ``request.user`` is anonymous."""
     session = request.session
-    backend = session.get(BACKEND_SESSION_KEY, "")
     for key in (SESSION_KEY, BACKEND_SESSION_KEY, HASH_SESSION_KEY, DEVICE_ID_SESSION_KEY):
         session.pop(key, None)
-    challenge = services.start_challenge(user, request, reason)
-    pending = PendingLogin(
-        user_pk=str(user.pk),
-        backend=backend,
-        started=now(),
-        reason=reason,
-        next_url=safe_next(request, request.POST.get("next") or request.GET.get("next")),
-        challenge_id=str(challenge.pk),
-    )
     session[PENDING_KEY] = asdict(pending)
     request.user = AnonymousUser()
-    return pending
 
 
-def complete(request: HttpRequest, user: Any, factor_type: str, device: Any = None) -> str:
-    """Log the pending user in for real and return the safe URL to continue to."""
-    pending = get_pending(request)
-    _login_verified(request, user, factor_type, device, pending.backend if pending else None)
-    return safe_next(request, pending.next_url if pending else "")
+def completing(request: HttpRequest) -> bool:
+    """Whether this request's ``login()`` is mfa_app finishing a sign-in (no new decision)."""
+    return getattr(request, _COMPLETING, False)
 
 
-def complete_passkey(request: HttpRequest, user: Any, device: Any) -> None:
-    """Log in a user whose passkey (user verification included) was the whole login.
-
-    The passkey satisfied MFA itself (PEND-06), so no pending login starts; one the session
-    had (another user's password step, say) is dropped. ``MFA_EXEMPT_BACKENDS`` plays no part.
-    """
-    backends = settings.AUTHENTICATION_BACKENDS
-    backend = MODEL_BACKEND if MODEL_BACKEND in backends else backends[0]
-    _login_verified(request, user, FactorType.WEBAUTHN, device, backend)
-
-
-def _login_verified(
-    request: HttpRequest, user: Any, factor_type: str, device: Any, backend: str | None
+def log_in(
+    request: HttpRequest,
+    user: Any,
+    backend: str | None,
+    *,
+    factor_type: str | None = None,
+    device: Any = None,
 ) -> None:
+    """Log ``user`` in for real (a new session key), marked MFA-verified with ``factor_type``."""
     request.session.pop(PENDING_KEY, None)
     setattr(request, _COMPLETING, True)
     try:
         auth.login(request, user, backend=backend)
     finally:
         delattr(request, _COMPLETING)
-    at = now()
-    request.session[AUTH_AT_KEY] = at
-    request.session[VERIFIED_KEY] = {"at": at, "factor": factor_type}
+    if factor_type is None:
+        mark_authenticated(request)
+        return
+    mark_verified(request, factor_type)
     if device is not None:
         otp_login(request, device)
-    services.note_mfa_passed(user, request)
 
 
-def complete_without_mfa(request: HttpRequest, user: Any) -> str:
-    """Log a pending user in who may postpone enrollment (grace period); return where to go."""
-    pending = get_pending(request)
-    request.session.pop(PENDING_KEY, None)
-    setattr(request, _COMPLETING, True)
-    try:
-        auth.login(request, user, backend=pending.backend if pending else None)
-    finally:
-        delattr(request, _COMPLETING)
-    mark_authenticated(request)
-    risk.record_login(user, request)
-    return safe_next(request, pending.next_url if pending else "")
+def authenticated_at(request: HttpRequest) -> float | None:
+    """When the user last proved who they are (password, MFA or re-authentication)."""
+    at = request.session.get(AUTH_AT_KEY)
+    return at if isinstance(at, int | float) else None
 
 
 def drop(request: HttpRequest) -> None:
@@ -195,23 +147,6 @@ def mark_verified(request: HttpRequest, factor_type: str) -> None:
     at = now()
     request.session[AUTH_AT_KEY] = at
     request.session[VERIFIED_KEY] = {"at": at, "factor": factor_type}
-
-
-def recently_authenticated(request: HttpRequest) -> bool:
-    """Whether the user proved who they are recently enough for a sensitive change.
-
-    A user with a factor must have passed MFA within ``MFA_REAUTHENTICATION_TIMEOUT``: a
-    sign-in that skipped the challenge (remembered device, RISK_BASED, bypass) or a password
-    alone is not enough to add or remove factors (SES-07, TD-05). A user without one proves
-    it with the password.
-    """
-    timeout = app_settings.REAUTHENTICATION_TIMEOUT
-    if services.active_factors(request.user):
-        at = verified(request)[0]
-    else:
-        at = request.session.get(AUTH_AT_KEY)
-        at = at if isinstance(at, int | float) else None
-    return at is not None and now() - at <= timeout
 
 
 def verified(request: HttpRequest) -> tuple[float | None, str | None]:
@@ -329,28 +264,3 @@ def take_webauthn_challenge(request: HttpRequest | None, purpose: str) -> Any:
     """Remove and return the WebAuthn challenge kept for ``purpose`` (``None`` if none)."""
     session = getattr(request, "session", None)
     return session.pop(f"{WEBAUTHN_KEY}_{purpose}", None) if session is not None else None
-
-
-@receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="mfa_app.password_changed")
-def end_pending_logins_on_password_change(sender: Any, instance: Any, **kwargs: Any) -> None:
-    # AbstractBaseUser.set_password() keeps the new password in ``_password`` until after save:
-    # as Django ends sessions when the password changes, end half-finished logins too.
-    if getattr(instance, "_password", None) is not None:
-        services.end_pending_logins(instance)
-        if not kwargs.get("created"):
-            services.note_password_changed(instance)
-
-
-@receiver(user_logged_in, dispatch_uid="mfa_app.gate_login")
-def gate_login(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
-    if request is None or not hasattr(request, "session") or getattr(request, _COMPLETING, False):
-        return
-    decision = services.decide(user, request, request.session.get(BACKEND_SESSION_KEY, ""))
-    services.record_decision(user, decision, request)
-    if decision.outcome is None:
-        mark_authenticated(request)
-        risk.record_login(user, request)
-        return
-    if decision.outcome == ENROLL:
-        services.note_enrollment_asked(user)
-    begin_pending(request, user, decision.outcome)

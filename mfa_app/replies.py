@@ -11,7 +11,7 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 
 from . import errors, login_state, services
-from .flows import enrollment
+from .flows import enrollment, signin
 from .models import FactorModel
 from .policy import EffectivePolicy, policy_for
 
@@ -124,7 +124,7 @@ def pending_response(request: HttpRequest) -> JsonResponse | None:
     pending = login_state.get_pending(request)
     if pending is None:
         return None
-    user = login_state.pending_user(request)
+    user = signin.pending_user(request)
     if user is None:
         login_state.drop(request)
         return error_response(errors.ChallengeExpired(), status=401)

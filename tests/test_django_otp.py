@@ -10,7 +10,7 @@ from django.core import mail
 from django.urls import reverse
 from django_otp.forms import OTPTokenForm
 
-from mfa_app import services
+from mfa_app import login_state, services
 from mfa_app.models import (
     MFAEvent,
     RecoveryCodeSet,
@@ -309,16 +309,15 @@ def test_otp_admin_refuses_a_replayed_code(client, staff_device, clock):
     assert not is_logged_in(client)
 
 
-def test_otp_admin_accepts_the_code_then_mfa_app_asks_for_another(client, staff_device, clock):
+def test_otp_admin_login_with_an_mfa_app_code_is_the_whole_sign_in(client, staff_device, clock):
     code = code_for(staff_device)
     response = admin_login(client, staff_device, code)
     assert response["Location"] == OTP_ADMIN
-    # mfa_app's gate turned the admin's login into a pending one: the challenge comes next.
-    assert not is_logged_in(client)
-    assert client.get(OTP_ADMIN)["Location"] == CHALLENGE
-    # The code the admin form accepted is spent; the user waits for the app's next one.
-    assert client.post(CHALLENGE, {"code": code}).status_code == 400
-    clock.shift(30)
-    response = client.post(CHALLENGE, {"code": code_for(staff_device)})
-    assert response["Location"] == OTP_ADMIN
+    # The code the admin form checked was the challenge: no second one, the admin opens.
+    assert is_logged_in(client)
     assert client.get(OTP_ADMIN).status_code == 200
+    assert client.session[login_state.VERIFIED_KEY]["factor"] == "TOTP"
+    # ... and it was spent: the same code does not sign in again.
+    client.logout()
+    assert admin_login(client, staff_device, code).status_code == 200
+    assert not is_logged_in(client)

@@ -12,7 +12,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from .. import errors, login_state
-from ..flows import challenge, step_up
+from ..flows import challenge, signin, step_up
 from ..models import FactorType
 from .base import ApiView
 from .responses import InvalidRequest, NotAuthenticated, error_response
@@ -137,6 +137,6 @@ class ReauthenticateView(ApiView):
         return JsonResponse(
             {
                 "status": AUTHENTICATED,
-                "recently_authenticated": login_state.recently_authenticated(request),
+                "recently_authenticated": signin.recently_authenticated(request),
             }
         )

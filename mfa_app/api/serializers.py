@@ -4,7 +4,8 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from .. import login_state, services
+from .. import services
+from ..flows import signin
 from ..flows.enrollment import enrollable_factors
 from ..models import FactorType
 from ..replies import (
@@ -41,7 +42,7 @@ def status_body(request: HttpRequest, user: Any) -> dict[str, Any]:
         "factors": [factor_json(d) for d in status.factors],
         "recovery_codes_remaining": status.recovery_codes_remaining,
         "allowed_factors": enrollable_factors(user, policy),
-        "recently_authenticated": login_state.recently_authenticated(request),
+        "recently_authenticated": signin.recently_authenticated(request),
         "policy": {
             "mode": policy.requirement,
             "allowed_factors": [t for t in FactorType.values if policy.allows(t)],

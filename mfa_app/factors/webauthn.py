@@ -32,7 +32,7 @@ from webauthn.helpers import parse_authentication_credential_json as parse_asser
 from webauthn.helpers import parse_registration_credential_json as parse_attestation
 from webauthn.helpers.exceptions import WebAuthnException
 
-from .. import errors
+from .. import errors, login_state
 from ..conf import app_settings
 from ..models import FactorType, WebAuthnCredential
 from ..policy import policy_for
@@ -40,7 +40,6 @@ from .base import EnrollmentProof, Factor, register
 
 logger = logging.getLogger(__name__)
 
-SESSION_KEY = "_mfa_webauthn"
 REGISTER = "register"
 AUTHENTICATE = "authenticate"
 # A passkey login: no user is known until the credential says whose it is.
@@ -115,23 +114,23 @@ def _store_challenge(
     request: HttpRequest, purpose: str, user: Any, challenge: bytes, **extra: str
 ) -> None:
     # Only the server's copy counts: the challenge echoed in clientDataJSON is compared with it.
-    request.session[f"{SESSION_KEY}_{purpose}"] = {
+    state = {
         "user": _owner(user),
         "challenge": bytes_to_base64url(challenge),
-        "expires": timezone.now().timestamp() + app_settings.CHALLENGE_TIMEOUT,
+        "expires": login_state.now() + app_settings.CHALLENGE_TIMEOUT,
         **extra,
     }
+    login_state.keep_webauthn_challenge(request, purpose, state)
 
 
 def _pop_challenge(request: HttpRequest | None, purpose: str, user: Any) -> dict[str, Any]:
     """Take the stored challenge out before anything is checked: each one gets a single answer."""
-    session = getattr(request, "session", None)
-    state = session.pop(f"{SESSION_KEY}_{purpose}", None) if session is not None else None
+    state = login_state.take_webauthn_challenge(request, purpose)
     if (
         not isinstance(state, dict)
         or state.get("user") != _owner(user)
         or not isinstance(state.get("expires"), int | float)
-        or state["expires"] <= timezone.now().timestamp()
+        or state["expires"] <= login_state.now()
     ):
         raise _invalid("expired")
     return state

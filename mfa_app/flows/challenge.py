@@ -16,6 +16,7 @@ from django.http import HttpRequest
 from .. import errors, login_state, services
 from ..models import FactorModel
 from ..policy import EffectivePolicy, policy_for
+from . import signin
 
 SIGN_IN = "sign_in"
 STEP_UP = "step_up"
@@ -88,7 +89,7 @@ def open_pending(request: HttpRequest) -> OpenChallenge | None:
     pending = login_state.get_pending(request)
     if pending is None or pending.reason != login_state.CHALLENGE:
         return None
-    user = login_state.pending_user(request)
+    user = signin.pending_user(request)
     if user is None:
         login_state.drop(request)
         raise errors.ChallengeExpired()
@@ -159,7 +160,7 @@ def answer(opened: OpenChallenge, factor_type: str, code: str, *, remember: bool
             verification.device,
             new_recovery_codes=verification.new_recovery_codes,
         )
-    next_url = login_state.complete(request, user, verification.factor_type, verification.device)
+    next_url = signin.complete(request, user, verification.factor_type, verification.device)
     remembered = remember and opened.policy.trusted_devices_enabled
     if remembered:
         services.remember_device(user, request)
@@ -196,7 +197,7 @@ def sign_in_with_passkey(request: HttpRequest, response: str) -> None:
     Raises ``InvalidCode`` or ``FactorNotAllowed``; the session stays as it was.
     """
     device = services.verify_passkey_login(request, response)
-    login_state.complete_passkey(request, device.user, device)
+    signin.complete_passkey(request, device.user, device)
 
 
 @contextmanager

@@ -18,6 +18,7 @@ from .. import errors, login_state, services
 from ..factors import get_factor
 from ..models import FactorModel, FactorType
 from ..policy import EffectivePolicy, policy_for
+from . import signin
 from .manage import require_recent_auth
 
 NO_SECRET = _("Start the enrollment first (POST enroll/totp/): no secret was offered yet.")
@@ -69,7 +70,7 @@ def open_enrollment(request: HttpRequest, factor_type: str | None = None) -> Enr
     if request.user.is_authenticated:
         user, is_pending = request.user, False
     elif pending is not None and pending.reason == login_state.ENROLL:
-        user, is_pending = login_state.pending_user(request), True
+        user, is_pending = signin.pending_user(request), True
         if user is None:
             login_state.drop(request)
             raise errors.ChallengeExpired()
@@ -108,7 +109,7 @@ def postpone(enrollment: Enrollment) -> tuple[str, int]:
     if not enrollment.pending:
         raise NotPending(str(NOT_PENDING))
     days_left = services.postpone_enrollment(enrollment.user, enrollment.request)
-    next_url = login_state.complete_without_mfa(enrollment.request, enrollment.user)
+    next_url = signin.complete_without_mfa(enrollment.request, enrollment.user)
     return next_url, days_left
 
 
@@ -235,7 +236,7 @@ def _finish(enrollment: Enrollment, factor_type: str, device: FactorModel) -> En
     request, user = enrollment.request, enrollment.user
     codes = services.recovery_codes_after_enrollment(user, request)
     if enrollment.pending:
-        next_url = login_state.complete(request, user, factor_type, device)
+        next_url = signin.complete(request, user, factor_type, device)
         return Enrolled(factor_type, device, codes, next_url)
     # Confirming the new factor proved it is in the user's hands, just now.
     login_state.mark_verified(request, factor_type)

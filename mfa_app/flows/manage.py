@@ -8,9 +8,10 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from .. import errors, login_state, services
+from .. import errors, services
 from ..models import FactorModel
 from ..policy import EffectivePolicy, policy_for
+from . import signin
 
 
 def policy_in_force(user: Any) -> EffectivePolicy:
@@ -27,7 +28,7 @@ def require_recent_auth(request: HttpRequest) -> None:
     ``ReauthenticationRequired`` says how: ``reauthenticate_with`` is ``"challenge"`` for a
     user with a factor (a step-up), ``"password"`` for one without.
     """
-    if not login_state.recently_authenticated(request):
+    if not signin.recently_authenticated(request):
         method = "challenge" if services.active_factors(request.user) else "password"
         raise errors.ReauthenticationRequired(reauthenticate_with=method)
 
