@@ -30,6 +30,8 @@ class ReauthenticateForm(forms.Form):
         label=_("Password"),
         required=False,
         strip=False,
+        # Enough for any passphrase; more is only work for the password hasher.
+        max_length=4096,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
     code = forms.CharField(

@@ -3,7 +3,8 @@
 import json
 from typing import Any
 
-from django.core.exceptions import RequestDataTooBig
+from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views import View
@@ -11,6 +12,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from .. import errors
 from ..flows import manage
+from ..forms import CodeForm
 from ..policy import EffectivePolicy
 from .responses import (
     CsrfFailed,
@@ -106,11 +108,37 @@ class ApiView(View):
             raise InvalidRequest(field=name)
         return value
 
+    def form(self, form_class: type[forms.Form], **kwargs: Any) -> forms.Form:
+        """The request's fields checked by the page's own form: one validation for both.
+
+        A field that is not a string, or that the form refuses, is ``invalid_request`` naming
+        the field (the form's own errors name its first field).
+        """
+        data = {}
+        for name in form_class.base_fields:
+            value = self.data.get(name)
+            if value is None:
+                continue
+            if not isinstance(value, str):
+                raise InvalidRequest(field=name)
+            data[name] = value
+        form = form_class(data, **kwargs)
+        if not form.is_valid():
+            field = next(iter(form.errors))
+            raise InvalidRequest(
+                field=next(iter(form.fields)) if field == NON_FIELD_ERRORS else field
+            )
+        return form
+
     def flag(self, name: str) -> bool:
         value = self.data.get(name, False)
         if not isinstance(value, bool):
             raise InvalidRequest(field=name)
         return value
+
+    def code(self) -> str:
+        """A typed answer (a code from an app, a text, an email or a recovery code)."""
+        return self.form(CodeForm).cleaned_data["code"]
 
     def name(self) -> str:
         """The optional ``name`` of a factor being added (``""``: the factor's default)."""

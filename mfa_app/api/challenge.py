@@ -13,14 +13,14 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from .. import errors, login_state
 from ..flows import challenge, signin, step_up
+from ..forms import ReauthenticateForm
 from ..models import FactorType
 from .base import ApiView
-from .responses import InvalidRequest, NotAuthenticated, error_response
+from .responses import NotAuthenticated, error_response
 from .serializers import AUTHENTICATED, challenge_json, pending_response
 
 FACTOR_MAX_LENGTH = 16
 ID_MAX_LENGTH = 64
-PASSWORD_MAX_LENGTH = 4096
 
 
 def same_id(given: str, expected: Any) -> bool:
@@ -89,7 +89,7 @@ class VerifyView(AnswerView):
     def post(self, request: HttpRequest) -> JsonResponse:
         given_id = self.text("challenge_id", max_length=ID_MAX_LENGTH)
         factor_type = self.text("factor", max_length=FACTOR_MAX_LENGTH)
-        answer = self.credential() if factor_type == FactorType.WEBAUTHN else self.text("code")
+        answer = self.credential() if factor_type == FactorType.WEBAUTHN else self.code()
         remember = self.flag("remember_device")
         expected = self.opened.challenge_id or step_up.current_challenge_id(request)
         if not same_id(given_id, expected):
@@ -127,13 +127,8 @@ class ReauthenticateView(ApiView):
     http_method_names = ["post"]
 
     def post(self, request: HttpRequest) -> JsonResponse:
-        password = self.text(
-            "password", required=False, max_length=PASSWORD_MAX_LENGTH, strip=False
-        )
-        code = self.text("code", required=False)
-        if not password and not code:
-            raise InvalidRequest(field="password")
-        step_up.reauthenticate(request, password=password, code=code)
+        data = self.form(ReauthenticateForm).cleaned_data
+        step_up.reauthenticate(request, password=data["password"], code=data["code"])
         return JsonResponse(
             {
                 "status": AUTHENTICATED,

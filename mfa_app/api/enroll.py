@@ -69,7 +69,7 @@ class TOTPConfirmView(EnrollView):
     factor_type = FactorType.TOTP
 
     def post(self, request: HttpRequest) -> JsonResponse:
-        code, name = self.text("code"), self.name()
+        code, name = self.code(), self.name()
         return self.enrolled(enrollment.confirm_totp(self.enrollment, code, name))
 
 
@@ -105,7 +105,7 @@ class CodeConfirmView(EnrollView):
     def post(self, request: HttpRequest) -> JsonResponse:
         sms = self.factor_type == FactorType.SMS
         number = self.text("phone_number", max_length=PHONE_MAX_LENGTH) if sms else None
-        code, name = self.text("code"), self.name()
+        code, name = self.code(), self.name()
         destination = enrollment.clean_destination(self.enrollment, self.factor_type, number)
         done = enrollment.confirm_code(self.enrollment, self.factor_type, destination, code, name)
         return self.enrolled(done)
