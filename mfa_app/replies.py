@@ -11,6 +11,7 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 
 from . import errors, login_state, services
+from .factors import factor_for_device
 from .flows import enrollment, signin
 from .models import FactorModel
 from .policy import EffectivePolicy, policy_for
@@ -62,7 +63,7 @@ def factor_json(device: FactorModel) -> dict[str, Any]:
     """One of the user's factors, as they may see it: never its secret."""
     return {
         "id": str(device.pk),
-        "type": services.factor_type_of(device),
+        "type": factor_for_device(device).type,
         "name": device.name,
         "primary": device.is_primary,
         "destination": device.masked_destination or None,
@@ -78,7 +79,7 @@ def challenge_json(
     policy = policy or policy_for(user)
     methods = services.challenge_methods(user, policy)
     primary = next((d for d in services.active_factors(user, policy) if d.is_primary), None)
-    primary_type = services.factor_type_of(primary) if primary is not None else None
+    primary_type = factor_for_device(primary).type if primary is not None else None
     factors = []
     for method in methods:
         if method.device is not None:

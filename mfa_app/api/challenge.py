@@ -12,15 +12,23 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from .. import errors, login_state
+from ..factors import get_factor
 from ..flows import challenge, signin, step_up
 from ..forms import ReauthenticateForm
-from ..models import FactorType
 from .base import ApiView
 from .responses import NotAuthenticated, error_response
 from .serializers import AUTHENTICATED, challenge_json, pending_response
 
 FACTOR_MAX_LENGTH = 16
 ID_MAX_LENGTH = 64
+
+
+def typed_answer(factor_type: str) -> bool:
+    """Whether ``factor_type`` is answered with a typed code (else the browser's credential)."""
+    try:
+        return get_factor(factor_type).typed_answer
+    except KeyError:
+        return True  # no such factor: the flow refuses it (factor_not_allowed)
 
 
 def same_id(given: str, expected: Any) -> bool:
@@ -89,7 +97,7 @@ class VerifyView(AnswerView):
     def post(self, request: HttpRequest) -> JsonResponse:
         given_id = self.text("challenge_id", max_length=ID_MAX_LENGTH)
         factor_type = self.text("factor", max_length=FACTOR_MAX_LENGTH)
-        answer = self.credential() if factor_type == FactorType.WEBAUTHN else self.code()
+        answer = self.code() if typed_answer(factor_type) else self.credential()
         remember = self.flag("remember_device")
         expected = self.opened.challenge_id or step_up.current_challenge_id(request)
         if not same_id(given_id, expected):

@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from .. import errors
 from ..conf import app_settings
+from ..factors import get_factor
 from ..flows import enrollment
 from ..masking import mask_destination
 from ..models import FactorType
@@ -16,6 +17,11 @@ from .responses import NotAuthenticated, error_response
 from .serializers import AUTHENTICATED, factor_json, pending_response
 
 PHONE_MAX_LENGTH = 64
+
+
+def destination_input(factor_type: str) -> str | None:
+    """The JSON field where the user gives a code factor's destination (``None``: nothing)."""
+    return getattr(get_factor(factor_type), "destination_input", None)
 
 
 class EnrollView(ApiView):
@@ -92,21 +98,21 @@ class CodeBeginView(EnrollView):
     """Send a code to the phone number given (SMS) or to the account's address (email)."""
 
     def post(self, request: HttpRequest) -> JsonResponse:
-        sms = self.factor_type == FactorType.SMS
-        number = self.text("phone_number", max_length=PHONE_MAX_LENGTH) if sms else None
-        destination = enrollment.send_code(self.enrollment, self.factor_type, number)
+        field = destination_input(self.factor_type)
+        given = self.text(field, max_length=PHONE_MAX_LENGTH) if field else None
+        destination = enrollment.send_code(self.enrollment, self.factor_type, given)
         body = {"sent_to": mask_destination(destination), "expires_in": app_settings.CODE_TIMEOUT}
-        if sms:
-            body["phone_number"] = destination
+        if field:
+            body[field] = destination
         return JsonResponse(body, status=202)
 
 
 class CodeConfirmView(EnrollView):
     def post(self, request: HttpRequest) -> JsonResponse:
-        sms = self.factor_type == FactorType.SMS
-        number = self.text("phone_number", max_length=PHONE_MAX_LENGTH) if sms else None
+        field = destination_input(self.factor_type)
+        given = self.text(field, max_length=PHONE_MAX_LENGTH) if field else None
         code, name = self.code(), self.name()
-        destination = enrollment.clean_destination(self.enrollment, self.factor_type, number)
+        destination = enrollment.clean_destination(self.enrollment, self.factor_type, given)
         done = enrollment.confirm_code(self.enrollment, self.factor_type, destination, code, name)
         return self.enrolled(done)
 

@@ -70,6 +70,8 @@ class CodeFactor(Factor):
 
     per_device = True
     destination_field: ClassVar[str]
+    # The API field that carries the destination the user types (None: nothing to type).
+    destination_input: ClassVar[str | None] = None
 
     def clean_destination(self, value: Any, user: Any = None) -> str:
         """The canonical destination for ``value``; raise an ``MFAError`` if it cannot be one."""

@@ -30,6 +30,7 @@ class SMS(CodeFactor):
     label = _("Text message")
     model = SMSFactor
     destination_field = "number"
+    destination_input = "phone_number"
     icon = "phone"
     description = _("Get a code by text message on your mobile phone.")
     enroll_template = "mfa_app/enroll_sms.html"

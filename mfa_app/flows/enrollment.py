@@ -14,7 +14,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from .. import errors, login_state, services
+from .. import errors, factors, login_state, services
 from ..factors import get_factor
 from ..models import FactorModel, FactorType
 from ..policy import EffectivePolicy, policy_for
@@ -84,14 +84,14 @@ def open_enrollment(request: HttpRequest, factor_type: str | None = None) -> Enr
     return Enrollment(request, user, is_pending, policy)
 
 
-def enrollable(enrollment: Enrollment) -> list[str]:
-    """The factor types the user may add now."""
-    return enrollable_factors(enrollment.user, enrollment.policy)
+def enrollable(enrollment: Enrollment) -> list[factors.Factor]:
+    """The factors the user may add now, in menu order."""
+    return factors.enrollable_factors(enrollment.user, enrollment.policy)
 
 
 def enrollable_factors(user: Any, policy: EffectivePolicy) -> list[str]:
     """The factor types ``user`` may add now: the policy allows them, and the factor can."""
-    return [t for t in FactorType.values if policy.allows(t) and get_factor(t).can_enroll(user)]
+    return [factor.type for factor in factors.enrollable_factors(user, policy)]
 
 
 def grace_days_left(enrollment: Enrollment) -> int:

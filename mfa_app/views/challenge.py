@@ -17,7 +17,6 @@ from ..conf import app_settings
 from ..factors import get_factor
 from ..flows import challenge
 from ..forms import CodeForm
-from ..models import FactorType
 from .recovery import render_recovery_codes
 from .webauthn import WebAuthnAnswerForm
 
@@ -26,21 +25,6 @@ def restart_login(request: HttpRequest, message: str) -> HttpResponseRedirect:
     """The pending login is over (the flow dropped it): say why, back to the login page."""
     messages.error(request, message)
     return HttpResponseRedirect(resolve_url(app_settings.login_url))
-
-
-def switch_label(method: services.ChallengeMethod, current: str) -> str:
-    """The link text that switches the challenge page to ``method``."""
-    if method.factor_type == services.RECOVERY:
-        return _("Use a recovery code")
-    if method.factor_type == FactorType.WEBAUTHN:
-        return _("Use your security key or passkey")
-    if method.factor_type == FactorType.SMS:
-        return _("Text a code to %(to)s") % {"to": method.destination}
-    if method.factor_type == FactorType.EMAIL:
-        return _("Email a code to %(to)s") % {"to": method.destination}
-    if current == services.RECOVERY:
-        return _("Use a one-time code")
-    return _("Use your authenticator app")
 
 
 class ChallengeBase(View):
@@ -117,9 +101,11 @@ class ChallengeBase(View):
         return HttpResponseRedirect(f"{self.request.path}?{self.method_query(self.method)}")
 
     def make_form(self, data: Any = None) -> CodeForm | WebAuthnAnswerForm:
-        if self.factor_type == FactorType.WEBAUTHN:
+        factor = get_factor(self.factor_type)
+        if not factor.typed_answer:
+            # The browser answers (a security key's assertion): a hidden field carries it.
             return WebAuthnAnswerForm(data)
-        return CodeForm(data, numeric=self.factor_type != services.RECOVERY)
+        return CodeForm(data, numeric=factor.numeric_answer)
 
     @staticmethod
     def method_query(method: services.ChallengeMethod) -> str:
@@ -130,7 +116,10 @@ class ChallengeBase(View):
 
     def render(self, form: CodeForm | WebAuthnAnswerForm, **extra: Any) -> HttpResponse:
         others = [
-            {"query": self.method_query(m), "label": switch_label(m, self.factor_type)}
+            {
+                "query": self.method_query(m),
+                "label": get_factor(m.factor_type).switch_label(m, self.factor_type),
+            }
             for m in self.opened.methods
             if m != self.method
         ]

@@ -14,13 +14,6 @@ from ..models import FactorType
 from .mixins import redirect_to_reauth
 from .recovery import render_recovery_codes
 
-ENROLL_URLS = {
-    FactorType.TOTP: "mfa_app:enroll_totp",
-    FactorType.WEBAUTHN: "mfa_app:enroll_webauthn",
-    FactorType.SMS: "mfa_app:enroll_sms",
-    FactorType.EMAIL: "mfa_app:enroll_email",
-}
-
 
 class EnrollmentMixin:
     """Open to a pending login that must enroll, and to signed-in users adding a factor."""
@@ -64,13 +57,16 @@ class EnrollView(EnrollmentMixin, View):
     template_name = "mfa_app/enroll.html"
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        choices = [(t, reverse(ENROLL_URLS[t])) for t in enrollment.enrollable(self.enrollment)]
+        # The policy's own names for the choices ("Authenticator app (TOTP)").
+        labels = dict(FactorType.choices)
+        factors = [
+            {"label": labels.get(f.type, f.label), "url": reverse(f.enroll_url_name)}
+            for f in enrollment.enrollable(self.enrollment)
+        ]
         # A user under REQUIRED within the policy's grace period may postpone enrollment.
         days_left = enrollment.grace_days_left(self.enrollment)
-        if len(choices) == 1 and not days_left:
-            return HttpResponseRedirect(choices[0][1])
-        labels = dict(FactorType.choices)
-        factors = [{"label": labels[t], "url": url} for t, url in choices]
+        if len(factors) == 1 and not days_left:
+            return HttpResponseRedirect(factors[0]["url"])
         context = {"factors": factors, "pending": self.pending, "days_left": days_left}
         return render(request, self.template_name, context)
 

@@ -11,11 +11,10 @@ from django.views import View
 
 from .. import errors, login_state, services
 from ..conf import app_settings
-from ..factors import get_factor
-from ..flows import enrollment, manage, step_up
+from ..factors import enrollable_factors, factor_for_device
+from ..flows import manage, step_up
 from ..forms import ReauthenticateForm, RenameFactorForm
 from .challenge import wait_message
-from .enroll import ENROLL_URLS
 from .mixins import MFAEnabledMixin, RecentAuthRequiredMixin
 
 
@@ -30,15 +29,16 @@ class SecurityView(LoginRequiredMixin, MFAEnabledMixin, View):
         factors = [
             {
                 "device": device,
-                "type": services.factor_type_of(device),
-                "label": get_factor(services.factor_type_of(device)).label,
-                "allowed": policy.allows(services.factor_type_of(device)),
+                "type": factor.type,
+                "label": factor.label,
+                "allowed": factor.allowed_by(policy),
             }
             for device in status.factors
+            for factor in [factor_for_device(device)]
         ]
         can_add = [
-            {"label": get_factor(t).label, "url": reverse(ENROLL_URLS[t])}
-            for t in enrollment.enrollable_factors(request.user, policy)
+            {"label": factor.label, "url": reverse(factor.enroll_url_name)}
+            for factor in enrollable_factors(request.user, policy)
         ]
         context = {
             "status": status,
