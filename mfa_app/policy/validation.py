@@ -13,11 +13,19 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .. import errors
-from ..models import FactorType, Requirement
+from ..models import Requirement
 
 # A bypass is for a user who lost every factor while they get a new one, not a way to turn
 # MFA off for someone: staff grant it again if it runs out.
 BYPASS_MAX_DAYS = 30
+
+
+def known_factors() -> list[str]:
+    """What ``allowed_factors`` may hold: the registered factors' policy names, in menu order."""
+    # Imported here: the factors import the policy package.
+    from ..factors import policy_names
+
+    return policy_names()
 
 
 def clean_allowed_factors(value: Any) -> list[str]:
@@ -30,21 +38,22 @@ def clean_allowed_factors(value: Any) -> list[str]:
     if not isinstance(value, Iterable):
         raise ValidationError({"allowed_factors": _("Give a list of factor types.")})
     chosen = [str(item).strip() for item in value]
-    unknown = [item for item in chosen if item not in FactorType.values]
+    known = known_factors()
+    unknown = [item for item in chosen if item not in known]
     if unknown:
         raise ValidationError(
             {
                 "allowed_factors": _("Unknown factor type: %(unknown)s. Choose from %(known)s.")
-                % {"unknown": ", ".join(unknown), "known": ", ".join(FactorType.values)}
+                % {"unknown": ", ".join(unknown), "known": ", ".join(known)}
             }
         )
     return ordered_factors(chosen)
 
 
 def ordered_factors(chosen: Iterable[str]) -> list[str]:
-    """``chosen`` in FactorType's order, so a policy reads the same wherever it was saved."""
-    chosen = set(chosen)
-    return [t for t in FactorType.values if t in chosen] + sorted(chosen - set(FactorType.values))
+    """``chosen`` in the menu's order, so a policy reads the same wherever it was saved."""
+    chosen, known = set(chosen), known_factors()
+    return [t for t in known if t in chosen] + sorted(chosen - set(known))
 
 
 def check_in_force(requirement: str, allowed_factors: Collection[str], *, in_force: bool) -> None:
