@@ -18,7 +18,8 @@ from mfa_app.decorators import mfa_required
 from mfa_app.factors import base, policy_names
 from mfa_app.factors.totp import TOTP
 from mfa_app.models import ApplicationPolicy, Requirement
-from mfa_app.policy import clean_allowed_factors, ordered_factors, policy_for
+from mfa_app.policy import policy_for
+from mfa_app.services.policies import policy_values, update_policy
 
 from .conftest import sign_in_with_mfa
 from .factories import StaffFactory, TOTPFactorFactory, code_for
@@ -54,17 +55,19 @@ def test_policy_names_are_the_second_factors_in_menu_order(extra_factor):
     assert policy_names() == ["TOTP", "WEBAUTHN", "TOKEN", "SMS", "EMAIL"]
 
 
-def test_policy_validation_accepts_a_registered_factor(extra_factor):
-    assert clean_allowed_factors("EMAIL,TOKEN,TOTP") == ["TOTP", "TOKEN", "EMAIL"]
-    assert ordered_factors({"SMS", "TOKEN", "WEBAUTHN"}) == ["WEBAUTHN", "TOKEN", "SMS"]
+def test_the_policy_service_accepts_a_registered_factor(extra_factor, app_policy):
+    policy = update_policy(allowed_factors="EMAIL,TOKEN,TOTP")
+    assert policy.allowed_factors == ["TOTP", "TOKEN", "EMAIL"]
+    app_policy.allowed_factors = ["SMS", "TOKEN", "WEBAUTHN"]
+    assert policy_values(app_policy)["allowed_factors"] == ["WEBAUTHN", "TOKEN", "SMS"]
     with pytest.raises(ValidationError) as refused:
-        clean_allowed_factors(["FAX"])
+        update_policy(allowed_factors=["FAX"])
     assert "Choose from TOTP, WEBAUTHN, TOKEN, SMS, EMAIL." in str(refused.value)
 
 
-def test_without_it_its_name_is_unknown():
+def test_without_it_its_name_is_unknown(app_policy):
     with pytest.raises(ValidationError):
-        clean_allowed_factors(["TOKEN"])
+        update_policy(allowed_factors=["TOKEN"])
 
 
 def test_the_policy_admin_offers_and_saves_it(extra_factor, client, db):

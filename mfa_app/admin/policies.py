@@ -86,7 +86,7 @@ class PolicyForm(forms.ModelForm):
         help_texts = {"requirement": REQUIREMENT_HELP}
 
     def clean_allowed_factors(self) -> list[str]:
-        return clean_allowed_factors(self.cleaned_data["allowed_factors"])
+        return clean_allowed_factors(self.cleaned_data["allowed_factors"], policy_names())
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

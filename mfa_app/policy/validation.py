@@ -4,7 +4,7 @@ The service layer, the admin's forms and the management commands all check with 
 value is refused the same way wherever it is entered.
 """
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,24 +13,23 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .. import errors
-from ..models import Requirement
+from ..models import FactorType, Requirement
 
 # A bypass is for a user who lost every factor while they get a new one, not a way to turn
 # MFA off for someone: staff grant it again if it runs out.
 BYPASS_MAX_DAYS = 30
 
 
-def known_factors() -> list[str]:
-    """What ``allowed_factors`` may hold: the registered factors' policy names, in menu order."""
-    # Imported here: the factors import the policy package.
-    from ..factors import policy_names
-
-    return policy_names()
+def _known(known: Sequence[str] | None) -> Sequence[str]:
+    # The factors import these rules, so the rules cannot ask the registry: mfa_app's callers
+    # pass its ``policy_names()``; without them, the built-in factors' names.
+    return list(FactorType.values) if known is None else known
 
 
-def clean_allowed_factors(value: Any) -> list[str]:
+def clean_allowed_factors(value: Any, known: Sequence[str] | None = None) -> list[str]:
     """Known factor types from a list (or a comma-separated string), in the admin's order.
 
+    ``known``: what a policy may allow, in order (``mfa_app.factors.policy_names()``).
     Raises ``ValidationError`` keyed by ``allowed_factors`` on anything else.
     """
     if isinstance(value, str):
@@ -38,7 +37,7 @@ def clean_allowed_factors(value: Any) -> list[str]:
     if not isinstance(value, Iterable):
         raise ValidationError({"allowed_factors": _("Give a list of factor types.")})
     chosen = [str(item).strip() for item in value]
-    known = known_factors()
+    known = _known(known)
     unknown = [item for item in chosen if item not in known]
     if unknown:
         raise ValidationError(
@@ -47,12 +46,12 @@ def clean_allowed_factors(value: Any) -> list[str]:
                 % {"unknown": ", ".join(unknown), "known": ", ".join(known)}
             }
         )
-    return ordered_factors(chosen)
+    return ordered_factors(chosen, known)
 
 
-def ordered_factors(chosen: Iterable[str]) -> list[str]:
-    """``chosen`` in the menu's order, so a policy reads the same wherever it was saved."""
-    chosen, known = set(chosen), known_factors()
+def ordered_factors(chosen: Iterable[str], known: Sequence[str] | None = None) -> list[str]:
+    """``chosen`` in ``known``'s order, so a policy reads the same wherever it was saved."""
+    chosen, known = set(chosen), _known(known)
     return [t for t in known if t in chosen] + sorted(chosen - set(known))
 
 
