@@ -16,9 +16,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.urls import reverse
 from django.utils.http import urlencode
 
+from .factors import second_factors
 from .flows.step_up import mfa_verified, step_up_methods
 from .middleware import wants_json
-from .models import FactorType
 
 __all__ = ["MFARequiredMixin", "mfa_required", "mfa_verified", "read_factors", "step_up_url"]
 
@@ -76,9 +76,10 @@ def _checked_factors(factors: Iterable[str] | None) -> frozenset[str] | None:
     if isinstance(factors, str):
         factors = [factors]
     checked = frozenset(factors)
-    unknown = checked - set(FactorType.values)
-    if not checked or unknown:
-        raise ValueError(f"mfa_required(factors=...) takes factor types of {FactorType.values}")
+    # The second factors' types, in menu order (recovery codes cannot be required).
+    known = [str(f.type) for f in sorted(second_factors(), key=lambda f: f.order)]
+    if not checked or checked - set(known):
+        raise ValueError(f"mfa_required(factors=...) takes factor types of {known}")
     return checked
 
 

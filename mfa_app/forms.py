@@ -3,8 +3,8 @@ from django.utils.translation import gettext_lazy as _
 from phonenumber_field.formfields import PhoneNumberField
 
 from . import errors
-from .factors import get_factor
-from .models import FactorType
+from .factors import Factor, second_factors
+from .models import SMSFactor
 
 
 class CodeForm(forms.Form):
@@ -48,6 +48,11 @@ class ReauthenticateForm(forms.Form):
         return data
 
 
+def phone_factor() -> Factor:
+    """The registered factor that stores phone numbers (``SMSFactor``): text messages."""
+    return next(f for f in second_factors() if issubclass(f.model, SMSFactor))
+
+
 class PhoneNumberForm(forms.Form):
     destination = PhoneNumberField(
         label=_("Mobile number"),
@@ -57,10 +62,16 @@ class PhoneNumberForm(forms.Form):
         ),
     )
 
+    def __init__(self, *args, factor: Factor | None = None, **kwargs) -> None:
+        """``factor``: the one whose rules a number must meet (default: ``phone_factor()``)."""
+        super().__init__(*args, **kwargs)
+        self.factor = factor
+
     def clean_destination(self) -> str:
         """E.164, and a number that can receive texts here (the SMS factor's rules)."""
+        factor = self.factor or phone_factor()
         try:
-            return get_factor(FactorType.SMS).clean_destination(self.cleaned_data["destination"])
+            return factor.clean_destination(self.cleaned_data["destination"])
         except errors.MFAError as exc:
             raise forms.ValidationError(exc.message, code=exc.code) from exc
 

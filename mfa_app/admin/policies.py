@@ -11,6 +11,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from ..factors import policy_names, second_factors
 from ..models import ApplicationPolicy, FactorType, Requirement, TenantPolicy
 from ..policy import (
     POLICY_FIELDS,
@@ -53,12 +54,24 @@ REQUIREMENT_HELP = _(
 )
 
 
+def factor_choices() -> list[tuple[str, str]]:
+    """Each registered factor a policy can allow, in menu order, as (policy name, label).
+
+    The labels of the built-in factors are ``FactorType``'s ("Authenticator app (TOTP)"), which
+    staff know from the model's choices; a factor a site registers shows its own label.
+    """
+    labels = dict(FactorType.choices)
+    own_labels = {str(f.policy_name): f.label for f in second_factors()}
+    return [(name, labels.get(name, own_labels[name])) for name in policy_names()]
+
+
 def _allowed_factors_field() -> forms.MultipleChoiceField:
     model_field = ApplicationPolicy._meta.get_field("allowed_factors")
     return forms.MultipleChoiceField(
         label=capfirst(model_field.verbose_name),
         help_text=model_field.help_text,
-        choices=FactorType.choices,
+        # A callable: read at each form, so factors registered after this module count too.
+        choices=factor_choices,
         widget=forms.CheckboxSelectMultiple,
         required=False,
     )
@@ -73,7 +86,7 @@ class PolicyForm(forms.ModelForm):
         help_texts = {"requirement": REQUIREMENT_HELP}
 
     def clean_allowed_factors(self) -> list[str]:
-        return clean_allowed_factors(self.cleaned_data["allowed_factors"])
+        return clean_allowed_factors(self.cleaned_data["allowed_factors"], policy_names())
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -175,7 +188,7 @@ def _value(policy: EffectivePolicy, name: str) -> str:
     if name == "requirement":
         return Requirement(value).label
     if name == "allowed_factors":
-        labels = [t.label for t in FactorType if t.value in value]
+        labels = [label for name, label in factor_choices() if name in value]
         return ", ".join(str(label) for label in labels) or _("None")
     if name == "issuer":
         return value or _("(the site's name)")

@@ -15,7 +15,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from .. import lockout, services
-from ..factors import get_factor, registered_factors
+from ..factors import factor_for_device, second_factors
 from ..models import RecoveryCode, UserState
 from ..policy import policies_for
 from .events import decision_table
@@ -99,15 +99,16 @@ class MFAUserAdminMixin(MFAUserActionsMixin):
     @admin.display(description=_("MFA enabled"), boolean=True)
     def mfa_enabled(self, obj: Any) -> bool:
         if hasattr(obj, _PAGE_POLICY):
-            held = [t for t in _factor_types() if getattr(obj, _count_name(t))]
+            policy = getattr(obj, _PAGE_POLICY)
             # The factors held, from the page's annotations rather than a query per row.
-            return getattr(obj, _PAGE_POLICY).mfa_enabled(held)
+            held = [f for f in second_factors() if getattr(obj, _count_name(f.type))]
+            return any(f.allowed_by(policy) for f in held)
         return _status(obj).enabled
 
     @admin.display(description=_("factor count"))
     def mfa_factor_count(self, obj: Any) -> int:
         if hasattr(obj, _PAGE_POLICY):
-            return sum(getattr(obj, _count_name(t)) for t in _factor_types())
+            return sum(getattr(obj, _count_name(f.type)) for f in second_factors())
         return len(_status(obj).factors)
 
     @admin.display(description=_("recovery codes remaining"), ordering=_REMAINING)
@@ -210,10 +211,6 @@ def extend_user_admin_after_autodiscovery() -> None:
     extend_user_admin(admin.site)
 
 
-def _factor_types() -> list[str]:
-    return [f.type for f in registered_factors() if not f.is_fallback]
-
-
 def _count_name(factor_type: str) -> str:
     return f"mfa_admin_{factor_type.lower()}_count"
 
@@ -228,8 +225,7 @@ def _annotate(queryset: QuerySet) -> QuerySet:
     # The same counts as services.list_factors and services.recovery_codes_remaining.
     counts = {
         _count_name(f.type): _count(f.model.objects.filter(confirmed=True), "user")
-        for f in registered_factors()
-        if not f.is_fallback
+        for f in second_factors()
     }
     unused = RecoveryCode.objects.filter(code_set__confirmed=True, used_at__isnull=True)
     counts[_REMAINING] = _count(unused, "code_set__user")
@@ -243,7 +239,7 @@ def _status(user: Any) -> services.MFAStatus:
 
 
 def _factor_label(device: Any) -> str:
-    return get_factor(services.factor_type_of(device)).label
+    return factor_for_device(device).label
 
 
 def _table(headers: Iterable[Any], rows: Iterable[Iterable[Any]]) -> str:

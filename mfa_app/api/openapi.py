@@ -14,18 +14,18 @@ from .openapi_schemas import (
     BOOLEAN,
     CODE,
     CREDENTIAL,
-    FACTOR_TYPES,
     INTEGER,
     JSON,
     NAME,
     NEXT,
     OPENAPI_VERSION,
-    RECOVERY,
-    SCHEMAS,
     STRING,
+    answer_types,
+    factor_types,
     obj,
     ref,
     request_obj,
+    schemas,
 )
 
 # What each status means, for every operation that may answer it.
@@ -212,7 +212,7 @@ def _challenge_paths() -> dict[str, Any]:
         409: ["challenge_already_verified"],
         429: ["locked_out"],
     }
-    factor = {"type": "string", "enum": [*FACTOR_TYPES, RECOVERY]}
+    factor = {"type": "string", "enum": answer_types()}
     return {
         "/challenge/": {
             "post": operation(
@@ -290,7 +290,7 @@ def _factor_paths() -> dict[str, Any]:
             "name": "factor_type",
             "in": "path",
             "required": True,
-            "schema": {"type": "string", "enum": FACTOR_TYPES},
+            "schema": {"type": "string", "enum": factor_types()},
         },
         {
             "name": "id",
@@ -392,7 +392,7 @@ def document() -> dict[str, Any]:
         "security": [{"session": []}],
         "paths": paths,
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": schemas(),
             "securitySchemes": {
                 "session": {"type": "apiKey", "in": "cookie", "name": settings.SESSION_COOKIE_NAME},
                 "csrf": {

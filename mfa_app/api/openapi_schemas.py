@@ -2,13 +2,21 @@
 
 from typing import Any
 
-from .. import services
-from ..models import FactorType
+from ..factors import fallback_factor, policy_names, second_factors
 
 OPENAPI_VERSION = "3.0.3"
 JSON = "application/json"
-FACTOR_TYPES = list(FactorType.values)
-RECOVERY = services.RECOVERY
+
+
+# Asked of the registry each time the document is built, so a factor a site registers shows.
+def factor_types() -> list[str]:
+    """The types of the registered second factors, in menu order (``/factors/<type>/``)."""
+    return [str(f.type) for f in sorted(second_factors(), key=lambda f: f.order)]
+
+
+def answer_types() -> list[str]:
+    """What answers a challenge: the second factors' types, then the fallback's (recovery codes)."""
+    return [*factor_types(), str(fallback_factor().type)]
 
 
 def ref(name: str) -> dict[str, str]:
@@ -46,131 +54,141 @@ CREDENTIAL = {
     "oneOf": [{"type": "object"}, {"type": "string", "minLength": 1}],
 }
 
-SCHEMAS: dict[str, Any] = {
-    "Error": obj(
-        ("error",),
-        error=obj(
-            ("code", "message"),
-            code={**STRING, "example": "invalid_code"},
-            message=STRING,
-            attempts_left=INTEGER,
-            retry_after=INTEGER,
-            locked_until=DATE_TIME,
-            max_length=INTEGER,
-            field=STRING,
-            reauthenticate_with={"type": "string", "enum": ["challenge", "password"]},
-        ),
-        valid={"type": "boolean", "enum": [False]},
-    ),
-    "Factor": obj(
-        ("id", "type", "name", "primary", "destination", "created_at", "last_used_at"),
-        id={**STRING, "example": "3"},
-        type={"type": "string", "enum": FACTOR_TYPES},
-        name=STRING,
-        primary=BOOLEAN,
-        destination={**NULLABLE_STRING, "example": "***-***-1234"},
-        created_at=NULLABLE_DATE_TIME,
-        last_used_at=NULLABLE_DATE_TIME,
-    ),
-    "ChallengeFactor": obj(
-        ("type", "primary"),
-        type={"type": "string", "enum": [*FACTOR_TYPES, RECOVERY]},
-        primary=BOOLEAN,
-        device_id={**STRING, "description": "SMS and email: which phone or address."},
-        destination=NULLABLE_STRING,
-    ),
-    "Challenge": obj(
-        ("id", "expires_at", "factors"),
-        id={"type": "string", "format": "uuid"},
-        expires_at=DATE_TIME,
-        factors={"type": "array", "items": ref("ChallengeFactor")},
-    ),
-    "MFARequired": obj(
-        ("status", "url", "challenge"),
-        status={"type": "string", "enum": ["MFA_REQUIRED"]},
-        url={**STRING, "description": "The HTML challenge page."},
-        challenge=ref("Challenge"),
-    ),
-    "MFAEnrollmentRequired": obj(
-        ("status", "url", "allowed_factors", "expires_at", "grace_days_left"),
-        status={"type": "string", "enum": ["MFA_ENROLLMENT_REQUIRED"]},
-        url={**STRING, "description": "The HTML enrollment page."},
-        allowed_factors={"type": "array", "items": {"type": "string", "enum": FACTOR_TYPES}},
-        expires_at=DATE_TIME,
-        grace_days_left=INTEGER,
-    ),
-    "Status": obj(
-        (
-            "status",
-            "enabled",
-            "factors",
-            "recovery_codes_remaining",
-            "allowed_factors",
-            "recently_authenticated",
-            "policy",
-        ),
-        status={"type": "string", "enum": ["AUTHENTICATED"]},
-        enabled=BOOLEAN,
-        factors={"type": "array", "items": ref("Factor")},
-        recovery_codes_remaining=INTEGER,
-        allowed_factors={"type": "array", "items": {"type": "string", "enum": FACTOR_TYPES}},
-        recently_authenticated=BOOLEAN,
-        policy=obj(
-            (
-                "mode",
-                "allowed_factors",
-                "recovery_codes_enabled",
-                "trusted_devices_enabled",
-                "trusted_device_days",
+
+def schemas() -> dict[str, Any]:
+    """The component schemas: the JSON the API sends."""
+    return {
+        "Error": obj(
+            ("error",),
+            error=obj(
+                ("code", "message"),
+                code={**STRING, "example": "invalid_code"},
+                message=STRING,
+                attempts_left=INTEGER,
+                retry_after=INTEGER,
+                locked_until=DATE_TIME,
+                max_length=INTEGER,
+                field=STRING,
+                reauthenticate_with={"type": "string", "enum": ["challenge", "password"]},
             ),
-            mode={
-                "type": "string",
-                "enum": ["DISABLED", "OPTIONAL", "REQUIRED", "RISK_BASED"],
-            },
-            allowed_factors={"type": "array", "items": {"type": "string", "enum": FACTOR_TYPES}},
-            recovery_codes_enabled=BOOLEAN,
-            trusted_devices_enabled=BOOLEAN,
-            trusted_device_days=INTEGER,
+            valid={"type": "boolean", "enum": [False]},
         ),
-    ),
-    "Enrolled": obj(
-        ("factor", "recovery_codes", "status", "next"),
-        factor=ref("Factor"),
-        recovery_codes={
-            "type": "array",
-            "items": STRING,
-            "description": "The first recovery codes, shown this once (empty if none were made).",
-        },
-        status={"type": "string", "enum": ["AUTHENTICATED"]},
-        next=NEXT,
-    ),
-    "CodeSent": obj(
-        ("sent_to", "expires_in"),
-        sent_to={**STRING, "example": "***-***-1234"},
-        expires_in={**INTEGER, "description": "Seconds the code stays valid."},
-        phone_number={**STRING, "description": "SMS: the number in E.164, to confirm with."},
-    ),
-    "ChallengePrepared": obj(
-        ("challenge",),
-        challenge=ref("Challenge"),
-        factor={"type": "string", "enum": [*FACTOR_TYPES, RECOVERY]},
-        device_id=STRING,
-        sent_to=STRING,
-        webauthn_options={
-            "type": "object",
-            "description": "PublicKeyCredentialRequestOptions (JSON), for credentials.get().",
-        },
-    ),
-    "Verified": obj(
-        ("valid", "status", "next", "device_remembered"),
-        valid={"type": "boolean", "enum": [True]},
-        status={"type": "string", "enum": ["AUTHENTICATED"]},
-        next=NEXT,
-        device_remembered=BOOLEAN,
-        recovery_codes={
-            "type": "array",
-            "items": STRING,
-            "description": "Only when the last recovery code was used: the new set, shown once.",
-        },
-    ),
-}
+        "Factor": obj(
+            ("id", "type", "name", "primary", "destination", "created_at", "last_used_at"),
+            id={**STRING, "example": "3"},
+            type={"type": "string", "enum": factor_types()},
+            name=STRING,
+            primary=BOOLEAN,
+            destination={**NULLABLE_STRING, "example": "***-***-1234"},
+            created_at=NULLABLE_DATE_TIME,
+            last_used_at=NULLABLE_DATE_TIME,
+        ),
+        "ChallengeFactor": obj(
+            ("type", "primary"),
+            type={"type": "string", "enum": answer_types()},
+            primary=BOOLEAN,
+            device_id={**STRING, "description": "SMS and email: which phone or address."},
+            destination=NULLABLE_STRING,
+        ),
+        "Challenge": obj(
+            ("id", "expires_at", "factors"),
+            id={"type": "string", "format": "uuid"},
+            expires_at=DATE_TIME,
+            factors={"type": "array", "items": ref("ChallengeFactor")},
+        ),
+        "MFARequired": obj(
+            ("status", "url", "challenge"),
+            status={"type": "string", "enum": ["MFA_REQUIRED"]},
+            url={**STRING, "description": "The HTML challenge page."},
+            challenge=ref("Challenge"),
+        ),
+        "MFAEnrollmentRequired": obj(
+            ("status", "url", "allowed_factors", "expires_at", "grace_days_left"),
+            status={"type": "string", "enum": ["MFA_ENROLLMENT_REQUIRED"]},
+            url={**STRING, "description": "The HTML enrollment page."},
+            allowed_factors={"type": "array", "items": {"type": "string", "enum": policy_names()}},
+            expires_at=DATE_TIME,
+            grace_days_left=INTEGER,
+        ),
+        "Status": obj(
+            (
+                "status",
+                "enabled",
+                "factors",
+                "recovery_codes_remaining",
+                "allowed_factors",
+                "recently_authenticated",
+                "policy",
+            ),
+            status={"type": "string", "enum": ["AUTHENTICATED"]},
+            enabled=BOOLEAN,
+            factors={"type": "array", "items": ref("Factor")},
+            recovery_codes_remaining=INTEGER,
+            allowed_factors={"type": "array", "items": {"type": "string", "enum": policy_names()}},
+            recently_authenticated=BOOLEAN,
+            policy=obj(
+                (
+                    "mode",
+                    "allowed_factors",
+                    "recovery_codes_enabled",
+                    "trusted_devices_enabled",
+                    "trusted_device_days",
+                ),
+                mode={
+                    "type": "string",
+                    "enum": ["DISABLED", "OPTIONAL", "REQUIRED", "RISK_BASED"],
+                },
+                allowed_factors={
+                    "type": "array",
+                    "items": {"type": "string", "enum": policy_names()},
+                },
+                recovery_codes_enabled=BOOLEAN,
+                trusted_devices_enabled=BOOLEAN,
+                trusted_device_days=INTEGER,
+            ),
+        ),
+        "Enrolled": obj(
+            ("factor", "recovery_codes", "status", "next"),
+            factor=ref("Factor"),
+            recovery_codes={
+                "type": "array",
+                "items": STRING,
+                "description": (
+                    "The first recovery codes, shown this once (empty if none were made)."
+                ),
+            },
+            status={"type": "string", "enum": ["AUTHENTICATED"]},
+            next=NEXT,
+        ),
+        "CodeSent": obj(
+            ("sent_to", "expires_in"),
+            sent_to={**STRING, "example": "***-***-1234"},
+            expires_in={**INTEGER, "description": "Seconds the code stays valid."},
+            phone_number={**STRING, "description": "SMS: the number in E.164, to confirm with."},
+        ),
+        "ChallengePrepared": obj(
+            ("challenge",),
+            challenge=ref("Challenge"),
+            factor={"type": "string", "enum": answer_types()},
+            device_id=STRING,
+            sent_to=STRING,
+            webauthn_options={
+                "type": "object",
+                "description": "PublicKeyCredentialRequestOptions (JSON), for credentials.get().",
+            },
+        ),
+        "Verified": obj(
+            ("valid", "status", "next", "device_remembered"),
+            valid={"type": "boolean", "enum": [True]},
+            status={"type": "string", "enum": ["AUTHENTICATED"]},
+            next=NEXT,
+            device_remembered=BOOLEAN,
+            recovery_codes={
+                "type": "array",
+                "items": STRING,
+                "description": (
+                    "Only when the last recovery code was used: the new set, shown once."
+                ),
+            },
+        ),
+    }

@@ -6,6 +6,7 @@ from .base import (
     factor_for_device,
     fallback_factor,
     get_factor,
+    policy_names,
     registered_factors,
     second_factors,
 )
@@ -17,6 +18,7 @@ __all__ = [
     "factor_for_device",
     "fallback_factor",
     "get_factor",
+    "policy_names",
     "registered_factors",
     "second_factors",
 ]

@@ -254,3 +254,9 @@ def has_second_factor(user: Any) -> bool:
 def normalize_code(code: str) -> str:
     """Drop the spaces and dashes people type or paste between groups of characters."""
     return "".join(ch for ch in str(code) if ch not in " -\t").strip()
+
+
+def policy_names() -> list[str]:
+    """The values a policy's ``allowed_factors`` may hold: each second factor's, in menu order."""
+    ordered = sorted(second_factors(), key=lambda f: f.order)
+    return [str(f.policy_name) for f in ordered if f.policy_name is not None]

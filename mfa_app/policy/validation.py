@@ -4,7 +4,7 @@ The service layer, the admin's forms and the management commands all check with 
 value is refused the same way wherever it is entered.
 """
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,9 +20,16 @@ from ..models import FactorType, Requirement
 BYPASS_MAX_DAYS = 30
 
 
-def clean_allowed_factors(value: Any) -> list[str]:
+def _known(known: Sequence[str] | None) -> Sequence[str]:
+    # The factors import these rules, so the rules cannot ask the registry: mfa_app's callers
+    # pass its ``policy_names()``; without them, the built-in factors' names.
+    return list(FactorType.values) if known is None else known
+
+
+def clean_allowed_factors(value: Any, known: Sequence[str] | None = None) -> list[str]:
     """Known factor types from a list (or a comma-separated string), in the admin's order.
 
+    ``known``: what a policy may allow, in order (``mfa_app.factors.policy_names()``).
     Raises ``ValidationError`` keyed by ``allowed_factors`` on anything else.
     """
     if isinstance(value, str):
@@ -30,21 +37,22 @@ def clean_allowed_factors(value: Any) -> list[str]:
     if not isinstance(value, Iterable):
         raise ValidationError({"allowed_factors": _("Give a list of factor types.")})
     chosen = [str(item).strip() for item in value]
-    unknown = [item for item in chosen if item not in FactorType.values]
+    known = _known(known)
+    unknown = [item for item in chosen if item not in known]
     if unknown:
         raise ValidationError(
             {
                 "allowed_factors": _("Unknown factor type: %(unknown)s. Choose from %(known)s.")
-                % {"unknown": ", ".join(unknown), "known": ", ".join(FactorType.values)}
+                % {"unknown": ", ".join(unknown), "known": ", ".join(known)}
             }
         )
-    return ordered_factors(chosen)
+    return ordered_factors(chosen, known)
 
 
-def ordered_factors(chosen: Iterable[str]) -> list[str]:
-    """``chosen`` in FactorType's order, so a policy reads the same wherever it was saved."""
-    chosen = set(chosen)
-    return [t for t in FactorType.values if t in chosen] + sorted(chosen - set(FactorType.values))
+def ordered_factors(chosen: Iterable[str], known: Sequence[str] | None = None) -> list[str]:
+    """``chosen`` in ``known``'s order, so a policy reads the same wherever it was saved."""
+    chosen, known = set(chosen), _known(known)
+    return [t for t in known if t in chosen] + sorted(chosen - set(known))
 
 
 def check_in_force(requirement: str, allowed_factors: Collection[str], *, in_force: bool) -> None:

@@ -20,7 +20,6 @@ from ..models import (
 from .recovery_codes import _replace_recovery_codes
 from .status import (
     CHALLENGE,
-    RECOVERY,
     Kind,
     challenge_factor_types,
     get_user_factor,
@@ -180,10 +179,10 @@ def verify_challenge(
     lockout.attempt_succeeded(user)
     events.record(Kind.VERIFIED, user, request, factor_type=factor_type)
     verification = Verification(challenge, factor_type, device)
-    if factor_type == RECOVERY:
+    if get_factor(factor_type).is_fallback:
         remaining = recovery_codes_remaining(user)
         events.record(
-            Kind.RECOVERY_CODE_USED, user, request, factor_type=RECOVERY, remaining=remaining
+            Kind.RECOVERY_CODE_USED, user, request, factor_type=factor_type, remaining=remaining
         )
         if remaining == 0:
             verification.new_recovery_codes = _replace_recovery_codes(user, request)

@@ -10,8 +10,8 @@ from .. import errors, events
 from ..factors import Factor, get_factor
 from ..factors import webauthn as webauthn_factor
 from ..factors.codes import CodeFactor
-from ..factors.totp import TOTPSetup, generate_secret
-from ..models import FactorModel, FactorType, TOTPFactor, WebAuthnCredential
+from ..factors.totp import TOTP, TOTPSetup, generate_secret
+from ..models import FactorModel, TOTPFactor, WebAuthnCredential
 from ..policy import policy_for
 from .status import Kind
 
@@ -71,7 +71,7 @@ def _enrollable(factor_type: str) -> Factor:
 
 def totp_setup(user: Any, secret: str, request: HttpRequest | None = None) -> TOTPSetup:
     """Describe a not-yet-confirmed TOTP secret: its ``otpauth://`` URI and QR code."""
-    return get_factor(FactorType.TOTP).setup(user, secret, request)
+    return get_factor(TOTP.type).setup(user, secret, request)
 
 
 def new_totp_secret() -> str:
@@ -83,7 +83,7 @@ def enroll_totp(
     user: Any, secret: str, code: str, request: HttpRequest | None = None, name: str = ""
 ) -> TOTPFactor:
     """Save a TOTP factor once ``code`` proves the user's app holds ``secret``."""
-    return enroll(user, FactorType.TOTP, code, request, name=name, secret=secret)
+    return enroll(user, TOTP.type, code, request, name=name, secret=secret)
 
 
 def send_enrollment_code(
@@ -128,14 +128,14 @@ def _code_factor(factor_type: str) -> CodeFactor:
 
 def webauthn_registration_options(user: Any, request: HttpRequest) -> dict[str, Any]:
     """Options for the browser's ``navigator.credentials.create()``; the challenge stays here."""
-    return begin_enrollment(user, FactorType.WEBAUTHN, request)
+    return begin_enrollment(user, webauthn_factor.WebAuthn.type, request)
 
 
 def enroll_webauthn(
     user: Any, response: str, request: HttpRequest, name: str = ""
 ) -> WebAuthnCredential:
     """Save a security key or passkey once its response to the stored challenge verifies."""
-    return enroll(user, FactorType.WEBAUTHN, response, request, name=name)
+    return enroll(user, webauthn_factor.WebAuthn.type, response, request, name=name)
 
 
 # --- passkey sign-in ------------------------------------------------------------------------
@@ -153,6 +153,7 @@ def verify_passkey_login(request: HttpRequest, response: str) -> WebAuthnCredent
     policy must allow WebAuthn. Raises ``InvalidCode`` (or ``FactorNotAllowed``); failures are
     audited once the credential says whose account it is. Nothing is spent on failure.
     """
+    factor = get_factor(webauthn_factor.WebAuthn.type)
     assertion = webauthn_factor.find_passkey(request, response)
     user = assertion.device.user
     try:
@@ -164,14 +165,14 @@ def verify_passkey_login(request: HttpRequest, response: str) -> WebAuthnCredent
                 raise errors.InvalidCode(
                     str(webauthn_factor.MESSAGES["inactive"]), reason="inactive"
                 )
-            if not get_factor(FactorType.WEBAUTHN).allowed_by(policy_for(user)):
+            if not factor.allowed_by(policy_for(user)):
                 raise errors.FactorNotAllowed(
                     str(webauthn_factor.MESSAGES["passkey_not_allowed"]), reason="not_allowed"
                 )
     except (errors.InvalidCode, errors.FactorNotAllowed) as exc:
         events.record(
-            Kind.FAILED, user, request, factor_type=FactorType.WEBAUTHN, passkey=True, **exc.extra
+            Kind.FAILED, user, request, factor_type=factor.type, passkey=True, **exc.extra
         )
         raise
-    events.record(Kind.VERIFIED, user, request, factor_type=FactorType.WEBAUTHN, passkey=True)
+    events.record(Kind.VERIFIED, user, request, factor_type=factor.type, passkey=True)
     return device

@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from .. import errors, events, lockout
-from ..factors import get_factor, registered_factors
+from ..factors import factor_for_device, registered_factors, second_factors
 from ..models import (
     FactorModel,
     RecoveryCodeSet,
@@ -16,7 +16,7 @@ from ..models import (
 )
 from ..policy import policy_for
 from .challenges import end_pending_logins
-from .status import Kind, active_factors, factor_type_of, list_factors
+from .status import Kind, active_factors, list_factors
 
 # --- removal and reset ----------------------------------------------------------------------
 
@@ -27,7 +27,7 @@ def remove_factor(user: Any, device: FactorModel, request: HttpRequest | None = 
     others = [d for d in active_factors(user, policy) if d != device]
     if policy.required and not others:
         raise errors.LastFactorRequired()
-    factor_type = factor_type_of(device)
+    factor_type = factor_for_device(device).type
     with transaction.atomic():
         device.delete()
         remaining = list_factors(user)
@@ -52,9 +52,8 @@ def rename_factor(user: Any, device: FactorModel, name: str) -> FactorModel:
 def set_primary_factor(user: Any, device: FactorModel) -> FactorModel:
     """Make ``device`` the factor a challenge offers first; no other stays primary."""
     with transaction.atomic():
-        for factor in registered_factors():
-            if not factor.is_fallback:
-                factor.model.objects.filter(user=user, is_primary=True).update(is_primary=False)
+        for factor in second_factors():
+            factor.model.objects.filter(user=user, is_primary=True).update(is_primary=False)
         type(device).objects.filter(pk=device.pk, user=user).update(is_primary=True)
     device.is_primary = True
     return device
@@ -93,8 +92,8 @@ def check_identity(user: Any, *, password: str = "", code: str = "") -> bool:
         policy = policy_for(user)
         lockout.reserve_attempt(user)
         if any(
-            policy.allows(t) and get_factor(t).verify(user, code) is not None
-            for t in dict.fromkeys(factor_type_of(d) for d in active_factors(user, policy))
+            factor.allowed_by(policy) and factor.verify(user, code) is not None
+            for factor in dict.fromkeys(factor_for_device(d) for d in active_factors(user, policy))
         ):
             lockout.attempt_succeeded(user)
             return True

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
+from ..factors import policy_names
 from ..models import ApplicationPolicy, PolicyFields, TenantPolicy
 from ..policy import (
     APPLICATION,
@@ -47,7 +48,7 @@ def get_policy(tenant: Any = None) -> PolicyFields | None:
 def policy_values(policy: PolicyFields | EffectivePolicy) -> dict[str, Any]:
     """Every setting of ``policy`` by name, JSON-ready (allowed factors as a list, in order)."""
     values = {name: getattr(policy, name) for name in POLICY_FIELDS}
-    values["allowed_factors"] = ordered_factors(values["allowed_factors"] or ())
+    values["allowed_factors"] = ordered_factors(values["allowed_factors"] or (), policy_names())
     return values
 
 
@@ -76,7 +77,9 @@ def update_policy(
         errors: dict[str, Any] = {}
         if "allowed_factors" in fields:
             try:
-                fields["allowed_factors"] = clean_allowed_factors(fields["allowed_factors"])
+                fields["allowed_factors"] = clean_allowed_factors(
+                    fields["allowed_factors"], policy_names()
+                )
             except ValidationError as exc:
                 errors = exc.update_error_dict(errors)
                 del fields["allowed_factors"]

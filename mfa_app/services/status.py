@@ -7,8 +7,7 @@ from typing import Any
 from django.utils import timezone
 
 from .. import errors, events
-from ..factors import factor_for_device, get_factor, registered_factors
-from ..factors.recovery import Recovery
+from ..factors import factor_for_device, fallback_factor, get_factor, second_factors
 from ..models import (
     FactorModel,
 )
@@ -17,7 +16,9 @@ from ..policy import EffectivePolicy, policy_for
 Kind = events.Kind
 CHALLENGE = "challenge"
 ENROLL = "enroll"
-RECOVERY = Recovery.type
+# The recovery codes' factor type, for callers of ``verify_challenge``; mfa_app asks the
+# registry (``fallback_factor()``) instead.
+RECOVERY = fallback_factor().type
 
 
 # --- status ---------------------------------------------------------------------------------
@@ -25,19 +26,14 @@ RECOVERY = Recovery.type
 
 def list_factors(user: Any) -> list[FactorModel]:
     """Every confirmed factor the user holds (recovery codes excluded), primary first."""
-    devices = [
-        device
-        for factor in registered_factors()
-        if not factor.is_fallback
-        for device in factor.devices(user)
-    ]
+    devices = [device for factor in second_factors() for device in factor.devices(user)]
     return sorted(devices, key=lambda d: (not d.is_primary, d.created_at or timezone.now()))
 
 
 def active_factors(user: Any, policy: EffectivePolicy | None = None) -> list[FactorModel]:
     """The factors the effective policy lets the user sign in with."""
     policy = policy or policy_for(user)
-    return [d for d in list_factors(user) if policy.allows(factor_type_of(d))]
+    return [d for d in list_factors(user) if factor_for_device(d).allowed_by(policy)]
 
 
 def factor_type_of(device: FactorModel) -> str:
@@ -66,7 +62,7 @@ def is_id(value: Any) -> bool:
 
 def recovery_codes_remaining(user: Any) -> int:
     """How many of the user's recovery codes are still unused (0 without any)."""
-    return get_factor(RECOVERY).remaining(user)
+    return fallback_factor().remaining(user)
 
 
 @dataclass(frozen=True)
@@ -87,7 +83,7 @@ def mfa_status(user: Any) -> MFAStatus:
     policy = policy_for(user)
     factors = list_factors(user)
     return MFAStatus(
-        enabled=policy.mfa_enabled(factor_type_of(d) for d in factors),
+        enabled=any(factor_for_device(d).allowed_by(policy) for d in factors),
         factors=factors,
         recovery_codes_remaining=recovery_codes_remaining(user),
         policy=policy,
@@ -115,13 +111,14 @@ def challenge_methods(user: Any, policy: EffectivePolicy | None = None) -> list[
     policy = policy or policy_for(user)
     methods: dict[tuple[str, Any], ChallengeMethod] = {}
     for device in active_factors(user, policy):
-        factor_type = factor_type_of(device)
-        if get_factor(factor_type).per_device:
-            methods[factor_type, device.pk] = ChallengeMethod(factor_type, device)
+        factor = factor_for_device(device)
+        if factor.per_device:
+            methods[factor.type, device.pk] = ChallengeMethod(factor.type, device)
         else:
-            methods.setdefault((factor_type, None), ChallengeMethod(factor_type))
-    if methods and policy.recovery_codes_enabled and get_factor(RECOVERY).devices(user).exists():
-        methods[RECOVERY, None] = ChallengeMethod(RECOVERY)
+            methods.setdefault((factor.type, None), ChallengeMethod(factor.type))
+    fallback = fallback_factor()
+    if methods and fallback.allowed_by(policy) and fallback.devices(user).exists():
+        methods[fallback.type, None] = ChallengeMethod(fallback.type)
     return list(methods.values())
 
 

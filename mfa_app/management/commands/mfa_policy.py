@@ -10,7 +10,8 @@ from django.db import models
 
 from ... import services
 from ...conf import app_settings
-from ...models import ApplicationPolicy, FactorType, Requirement, TenantPolicy
+from ...factors import policy_names
+from ...models import ApplicationPolicy, Requirement, TenantPolicy
 from ...policy import POLICY_FIELDS
 from ...tenants import get_tenant_model
 
@@ -58,7 +59,7 @@ def _setting_option(field: models.Field) -> dict[str, Any]:
     elif field.name == "allowed_factors":
         # Split and checked by mfa_app.policy.clean_allowed_factors, as the service's input.
         kind, metavar = str.upper, "TYPES"
-        text += f": comma-separated, from {','.join(FactorType.values)} (empty: none)"
+        text += f": comma-separated, from {','.join(policy_names())} (empty: none)"
     elif isinstance(field, models.BooleanField):
         kind, metavar = yes_no, "yes|no"
         text += ": yes or no"

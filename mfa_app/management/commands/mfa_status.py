@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from ... import lockout, services
-from ...factors import get_factor
+from ...factors import factor_for_device, get_factor
 from ...models import MFAEvent, UserState
 from ...policy import POLICY_FIELDS
 from .mfa_policy import shown
@@ -92,7 +92,7 @@ def user_status(user: Any, events: int = EVENTS_SHOWN) -> dict[str, Any]:
         },
         "factors": [
             {
-                "type": services.factor_type_of(device),
+                "type": factor_for_device(device).type,
                 "name": device.name,
                 "primary": device.is_primary,
                 "destination": device.masked_destination,
