@@ -12,9 +12,9 @@ from typing import Any
 
 from django.core import signing
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from . import clock
 from .conf import app_settings
 from .models import TrustedDevice
 
@@ -72,7 +72,7 @@ def trusted_device(user: Any, request: HttpRequest | None) -> TrustedDevice | No
     if not digest:
         return None
     return TrustedDevice.objects.filter(
-        user=user, token_digest=digest, revoked_at__isnull=True, expires_at__gt=timezone.now()
+        user=user, token_digest=digest, revoked_at__isnull=True, expires_at__gt=clock.now()
     ).first()
 
 
@@ -80,7 +80,7 @@ def remember(user: Any, request: HttpRequest, days: int) -> TrustedDevice:
     """Trust this browser for ``user`` for ``days`` days (renewing any earlier trust)."""
     from .client_ip import client_ip
 
-    now = timezone.now()
+    now = clock.now()
     device, _created = TrustedDevice.objects.update_or_create(
         user=user,
         token_digest=token_digest(browser_token(request, create=True)),

@@ -3,9 +3,8 @@
 from typing import Any
 
 from django.http import HttpRequest
-from django.utils import timezone
 
-from . import signals
+from . import clock, signals
 from .client_ip import client_ip
 from .models import MFAEvent
 from .tenants import tenant_for
@@ -54,7 +53,7 @@ def record(
         user_agent=(request.headers.get("User-Agent", "")[:300] if request is not None else ""),
         actor=actor.get_username() if actor is not None else "",
         details=details,
-        created_at=timezone.now(),
+        created_at=clock.now(),
     )
     SIGNALS[kind].send(sender=MFAEvent, event=event, user=user, request=request)
     return event

@@ -15,9 +15,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Case, F, Q, Value, When
-from django.utils import timezone
 
-from . import errors
+from . import clock, errors
 from .conf import app_settings
 from .models import UserState
 
@@ -35,7 +34,7 @@ def wait_after(failures: int) -> timedelta | None:
 
 def reserve_attempt(user: Any) -> None:
     """Count one answer as wrong until it proves right; ``RateLimited`` while the user waits."""
-    now = timezone.now()
+    now = clock.now()
     threshold = app_settings.LOCKOUT_THRESHOLD
     # The wait that the new count (the current one + 1) brings, decided in the same UPDATE;
     # counts that bring the same wait share one branch, so the CASE stays short.
@@ -75,7 +74,7 @@ def attempt_succeeded(user: Any, *, mfa_passed: bool = False) -> None:
     """A right answer: the count and any wait go; ``mfa_passed`` also notes when (RISK_BASED)."""
     changes: dict[str, Any] = {"failed_attempts": 0, "locked_until": None}
     if mfa_passed:
-        changes["last_mfa_at"] = timezone.now()
+        changes["last_mfa_at"] = clock.now()
     UserState.objects.filter(user=user).update(**changes)
 
 
@@ -101,12 +100,12 @@ def unlock(user: Any) -> bool:
 
 
 def locked_until(user: Any) -> datetime | None:
-    state = UserState.objects.filter(user=user, locked_until__gt=timezone.now()).first()
+    state = UserState.objects.filter(user=user, locked_until__gt=clock.now()).first()
     return state.locked_until if state is not None else None
 
 
 def locked_error(until: datetime | None, now: datetime | None = None) -> errors.RateLimited:
-    now = now or timezone.now()
+    now = now or clock.now()
     seconds = max(1, math.ceil((until - now).total_seconds())) if until else 1
     locked = seconds > app_settings.LOCKOUT_MAX_DELAY
     message = errors.MESSAGES["mfa_locked" if locked else "mfa_wait"]

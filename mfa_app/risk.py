@@ -10,9 +10,9 @@ from datetime import timedelta
 from functools import cached_property
 from typing import Any
 
-from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from . import clock
 from .client_ip import client_ip, in_networks, network_of
 from .conf import app_settings
 from .devices import browser_token, token_digest
@@ -71,7 +71,7 @@ def new_device(context: RiskContext) -> str | None:
 def new_location(context: RiskContext) -> str | None:
     if not context.policy.risk_new_location:
         return None
-    since = timezone.now() - timedelta(days=NEW_LOCATION_DAYS)
+    since = clock.now() - timedelta(days=NEW_LOCATION_DAYS)
     seen = (
         context.network
         and LoginRecord.objects.filter(
@@ -92,7 +92,7 @@ def suspicious_ip(context: RiskContext) -> str | None:
     failures = MFAEvent.objects.filter(
         kind=MFAEvent.Kind.FAILED,
         ip_address=context.ip,
-        created_at__gte=timezone.now() - FAILURE_WINDOW,
+        created_at__gte=clock.now() - FAILURE_WINDOW,
     ).count()
     return "suspicious_ip" if failures >= app_settings.SUSPICIOUS_IP_FAILURES else None
 
@@ -127,5 +127,5 @@ def record_login(user: Any, request: Any) -> None:
         user=user,
         device_digest=token_digest(browser_token(request, create=True)),
         network=location_of(client_ip(request)),
-        created_at=timezone.now(),
+        created_at=clock.now(),
     )

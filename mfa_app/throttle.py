@@ -12,9 +12,8 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
-from django.utils import timezone
 
-from . import errors
+from . import clock, errors
 from .models import RateLimit
 
 
@@ -30,7 +29,7 @@ class Limit:
 
 def hit(limits: list[Limit], now: datetime | None = None) -> None:
     """Count one hit against every limit, or against none: raise ``RateLimited`` if one is full."""
-    now = now or timezone.now()
+    now = now or clock.now()
     # Several limits move together or not at all; one limit is a single statement already.
     with transaction.atomic() if len(limits) > 1 else nullcontext():
         for limit in limits:

@@ -13,7 +13,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .. import errors, services
+from .. import clock, errors, services
 from ..policy import BYPASS_MAX_DAYS, check_bypass_until
 
 
@@ -33,7 +33,7 @@ class BypassForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        soon = timezone.localtime() + timedelta(days=1)
+        soon = timezone.localtime(clock.now()) + timedelta(days=1)
         self.fields["until"].initial = soon.replace(second=0, microsecond=0)
         self.fields["until"].help_text = _(
             "At most %(days)d days from now, time zone %(zone)s. The user's factors stay; "

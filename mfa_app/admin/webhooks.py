@@ -18,7 +18,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .. import crypto
+from .. import clock, crypto
 from ..models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from ..webhooks import dispatch
 from ..webhooks.transport import URLRefused, check_url
@@ -101,7 +101,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
             _("Shown only when created or rolled. Lost it? Roll the secret (button above)."),
         )
         expires = obj.previous_secret_expires_at
-        if obj.previous_secret is not None and expires and expires > timezone.now():
+        if obj.previous_secret is not None and expires and expires > clock.now():
             hint = format_html(
                 "{}<br>{}",
                 hint,

@@ -12,11 +12,10 @@ from typing import Any, ClassVar
 
 from django.db import transaction
 from django.db.models import F, QuerySet
-from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext_lazy as _
 
-from .. import errors, events, lockout, throttle
+from .. import clock, errors, events, lockout, throttle
 from ..client_ip import client_ip
 from ..conf import app_settings
 from ..masking import mask_destination
@@ -133,7 +132,7 @@ class CodeFactor(Factor):
         except errors.MFAError:
             throttle.refund(limits)
             raise
-        now = timezone.now()
+        now = clock.now()
         sent = SentCode(
             user=user,
             factor_type=self.type,
@@ -165,7 +164,7 @@ class CodeFactor(Factor):
         """Whether this sign-in already sent ``device`` a code that can still be used."""
         return (
             _live(user, SentCode.Purpose.CHALLENGE, self.type, challenge)
-            .filter(factor_type=self.type, device_id=device.pk, expires_at__gt=timezone.now())
+            .filter(factor_type=self.type, device_id=device.pk, expires_at__gt=clock.now())
             .exists()
         )
 
@@ -195,7 +194,7 @@ class CodeFactor(Factor):
         sent = codes.order_by("-sent_at").first()
         if sent is None:
             raise errors.InvalidCode(str(MESSAGES["no_code"]), reason="no_code")
-        if sent.expires_at <= timezone.now():
+        if sent.expires_at <= clock.now():
             raise errors.InvalidCode(str(MESSAGES["expired"]), reason="expired")
         if sent.failures >= app_settings.MAX_ATTEMPTS:
             raise errors.InvalidCode(str(MESSAGES["too_many"]), reason="too_many", attempts_left=0)
@@ -208,7 +207,7 @@ class CodeFactor(Factor):
     @staticmethod
     def spend(sent: SentCode) -> bool:
         """Mark ``sent`` used unless it was used, replaced or expired meanwhile."""
-        now = timezone.now()
+        now = clock.now()
         return (
             SentCode.objects.filter(
                 pk=sent.pk,
@@ -265,7 +264,7 @@ class CodeFactor(Factor):
         device = self.devices(user).filter(pk=sent.device_id).first()
         if device is None or not self.spend(sent):
             raise errors.InvalidCode(reason="not_live")
-        self.model.objects.filter(pk=device.pk).update(last_used_at=timezone.now())
+        self.model.objects.filter(pk=device.pk).update(last_used_at=clock.now())
         return device
 
     # --- django-otp -----------------------------------------------------------------------
@@ -287,7 +286,7 @@ class CodeFactor(Factor):
             return False
         if not self.spend(sent):
             return False
-        self.model.objects.filter(pk=device.pk).update(last_used_at=timezone.now())
+        self.model.objects.filter(pk=device.pk).update(last_used_at=clock.now())
         return True
 
     # --- enrollment -----------------------------------------------------------------------

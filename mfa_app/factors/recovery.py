@@ -4,11 +4,11 @@ import secrets
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from .. import clock
 from ..models import RecoveryCode, RecoveryCodeSet
 from ..policy import EffectivePolicy
 from .base import Factor, normalize_code, register
@@ -73,7 +73,7 @@ class Recovery(Factor):
     @staticmethod
     def spend_code(code_set: RecoveryCodeSet, code: str) -> bool:
         """Mark ``code`` used if it is an unused code of ``code_set``: each code works once."""
-        now = timezone.now()
+        now = clock.now()
         with transaction.atomic():
             spent = RecoveryCode.objects.filter(
                 code_set=code_set, digest=digest(code_set.salt, code), used_at__isnull=True

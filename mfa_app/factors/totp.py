@@ -7,11 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyotp
-from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from .. import crypto, errors
+from .. import clock, crypto, errors
 from ..conf import app_settings
 from ..models import FactorType, TOTPFactor
 from ..policy import policy_for
@@ -99,7 +98,7 @@ class TOTP(Factor):
         """Record ``step`` as used unless it (or a later one) already was: one use per code."""
         # One conditional UPDATE: atomic by itself, no savepoint needed.
         spent = TOTPFactor.objects.filter(pk=device.pk, last_t__lt=step).update(
-            last_t=step, last_used_at=timezone.now()
+            last_t=step, last_used_at=clock.now()
         )
         return spent == 1
 

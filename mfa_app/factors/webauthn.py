@@ -17,7 +17,6 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.http.request import split_domain_port
-from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from webauthn import (
@@ -32,7 +31,7 @@ from webauthn.helpers import parse_authentication_credential_json as parse_asser
 from webauthn.helpers import parse_registration_credential_json as parse_attestation
 from webauthn.helpers.exceptions import WebAuthnException
 
-from .. import errors, login_state
+from .. import clock, errors, login_state
 from ..conf import app_settings
 from ..models import FactorType, WebAuthnCredential
 from ..policy import policy_for
@@ -388,7 +387,7 @@ def _spend(
     device: WebAuthnCredential, verified: VerifiedAuthentication, marker: str
 ) -> WebAuthnCredential:
     """Record the new counter with one conditional UPDATE: one assertion, one winner."""
-    now = timezone.now()
+    now = clock.now()
     # Of two requests carrying the same assertion, only the first still finds the counter and
     # the last challenge as both read them; the other updates nothing.
     spent = (

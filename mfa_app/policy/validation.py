@@ -9,10 +9,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .. import errors
+from .. import clock, errors
 from ..models import FactorType, Requirement
 
 # A bypass is for a user who lost every factor while they get a new one, not a way to turn
@@ -72,7 +71,7 @@ def check_bypass_until(until: datetime) -> None:
 
     Raises ``errors.InvalidBypass``.
     """
-    now = timezone.now()
+    now = clock.now()
     if until <= now:
         raise errors.InvalidBypass(str(errors.MESSAGES["bypass_until"]))
     if until > now + timedelta(days=BYPASS_MAX_DAYS):

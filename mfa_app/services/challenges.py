@@ -8,9 +8,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.http import HttpRequest
-from django.utils import timezone
 
-from .. import errors, events, lockout, throttle
+from .. import clock, errors, events, lockout, throttle
 from ..conf import app_settings
 from ..factors import get_factor
 from ..models import (
@@ -35,7 +34,7 @@ def start_challenge(
     user: Any, request: HttpRequest | None = None, reason: str = CHALLENGE
 ) -> Challenge:
     """Open the server-side record of a pending login (a challenge, or a forced enrollment)."""
-    now = timezone.now()
+    now = clock.now()
     challenge = Challenge.objects.create(
         user=user,
         created_at=now,
@@ -111,8 +110,8 @@ def finish_enrollment(user: Any, challenge_id: Any, factor_type: str) -> bool:
     """Close the pending login that had to enroll; ``False`` if it ended meanwhile."""
     try:
         closed = Challenge.objects.filter(
-            pk=challenge_id, user=user, verified_at__isnull=True, expires_at__gt=timezone.now()
-        ).update(verified_at=timezone.now(), factor_type=factor_type)
+            pk=challenge_id, user=user, verified_at__isnull=True, expires_at__gt=clock.now()
+        ).update(verified_at=clock.now(), factor_type=factor_type)
     except (ValidationError, ValueError, TypeError):
         return False
     return closed == 1
@@ -150,7 +149,7 @@ def verify_challenge(
     throttle.hit_for_ip(request, "answers", app_settings.IP_ATTEMPTS_PER_HOUR, HOUR)
     # Counted as wrong from here on, whatever the factor, until it proves right.
     lockout.reserve_attempt(user)
-    now = timezone.now()
+    now = clock.now()
     rejection = None
     try:
         with transaction.atomic():
@@ -198,7 +197,7 @@ def _live_challenge(user: Any, challenge_id: Any) -> Challenge:
         raise errors.ChallengeAlreadyVerified()
     if challenge.failures >= app_settings.MAX_ATTEMPTS:
         raise errors.LockedOut()
-    if challenge.expires_at <= timezone.now():
+    if challenge.expires_at <= clock.now():
         raise errors.ChallengeExpired()
     return challenge
 

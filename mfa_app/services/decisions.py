@@ -6,9 +6,8 @@ from datetime import timedelta
 from typing import Any
 
 from django.http import HttpRequest
-from django.utils import timezone
 
-from .. import devices, errors, events, risk
+from .. import clock, devices, errors, events, risk
 from ..conf import app_settings
 from ..models import UserState
 from ..policy import EffectivePolicy, policy_for
@@ -37,14 +36,14 @@ def decide(user: Any, request: HttpRequest | None = None, backend: str = "") -> 
     policy = policy_for(user)
     reasons = ["staff_rule"] if policy.staff_rule else []
     state = UserState.objects.filter(user=user).first()
-    if state is not None and state.bypass_until and state.bypass_until > timezone.now():
+    if state is not None and state.bypass_until and state.bypass_until > clock.now():
         return Decision(None, (*reasons, "bypass"), policy)
     if policy.disabled:
         return Decision(None, (*reasons, "disabled"), policy)
     if active_factors(user, policy):
         trusted = devices.trusted_device(user, request) if policy.trusted_devices_enabled else None
         if trusted is not None:
-            trusted.last_used_at = timezone.now()
+            trusted.last_used_at = clock.now()
             trusted.save(update_fields=["last_used_at"])
             return Decision(None, (*reasons, "trusted_device"), policy)
         if policy.risk_based:
@@ -89,8 +88,8 @@ def record_decision(user: Any, decision: Decision, request: HttpRequest | None) 
 
 def note_mfa_passed(user: Any, request: HttpRequest | None) -> None:
     """A sign-in passed MFA: remember its browser and network, and when (for RISK_BASED)."""
-    if not UserState.objects.filter(user=user).update(last_mfa_at=timezone.now()):
-        UserState.objects.create(user=user, last_mfa_at=timezone.now())
+    if not UserState.objects.filter(user=user).update(last_mfa_at=clock.now()):
+        UserState.objects.create(user=user, last_mfa_at=clock.now())
     risk.record_login(user, request)
 
 
@@ -105,9 +104,9 @@ def user_state(user: Any) -> UserState:
 
 def note_enrollment_asked(user: Any) -> None:
     """Start the grace period's clock the first time the user is asked to enroll."""
-    UserState.objects.get_or_create(user=user, defaults={"enrollment_asked_at": timezone.now()})
+    UserState.objects.get_or_create(user=user, defaults={"enrollment_asked_at": clock.now()})
     UserState.objects.filter(user=user, enrollment_asked_at__isnull=True).update(
-        enrollment_asked_at=timezone.now()
+        enrollment_asked_at=clock.now()
     )
 
 
@@ -120,7 +119,7 @@ def grace_days_left(user: Any, policy: EffectivePolicy | None = None) -> int:
     asked = state.enrollment_asked_at if state is not None else None
     if asked is None:
         return policy.grace_period_days
-    left = asked + timedelta(days=policy.grace_period_days) - timezone.now()
+    left = asked + timedelta(days=policy.grace_period_days) - clock.now()
     return max(0, math.ceil(left.total_seconds() / 86400))
 
 

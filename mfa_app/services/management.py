@@ -4,9 +4,8 @@ from typing import Any
 
 from django.db import transaction
 from django.http import HttpRequest
-from django.utils import timezone
 
-from .. import errors, events, lockout
+from .. import clock, errors, events, lockout
 from ..factors import factor_for_device, registered_factors, second_factors
 from ..models import (
     FactorModel,
@@ -73,7 +72,7 @@ def reset_mfa(
         SentCode.objects.filter(user=user).delete()
         end_pending_logins(user)
         TrustedDevice.objects.filter(user=user, revoked_at__isnull=True).update(
-            revoked_at=timezone.now()
+            revoked_at=clock.now()
         )
     events.record(Kind.RESET, user, request, actor=actor, **({"via": via} if via else {}))
 

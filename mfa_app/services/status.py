@@ -4,9 +4,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from django.utils import timezone
-
-from .. import errors, events
+from .. import clock, errors, events
 from ..factors import factor_for_device, fallback_factor, get_factor, second_factors
 from ..models import (
     FactorModel,
@@ -27,7 +25,7 @@ RECOVERY = fallback_factor().type
 def list_factors(user: Any) -> list[FactorModel]:
     """Every confirmed factor the user holds (recovery codes excluded), primary first."""
     devices = [device for factor in second_factors() for device in factor.devices(user)]
-    return sorted(devices, key=lambda d: (not d.is_primary, d.created_at or timezone.now()))
+    return sorted(devices, key=lambda d: (not d.is_primary, d.created_at or clock.now()))
 
 
 def active_factors(user: Any, policy: EffectivePolicy | None = None) -> list[FactorModel]:

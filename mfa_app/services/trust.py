@@ -5,9 +5,8 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
 
-from .. import devices, errors, events, lockout
+from .. import clock, devices, errors, events, lockout
 from ..models import TrustedDevice, UserState
 from ..policy import check_bypass_until, policy_for
 from .status import Kind, is_id
@@ -34,7 +33,7 @@ def remember_device(user: Any, request: HttpRequest) -> TrustedDevice:
 def trusted_devices(user: Any) -> QuerySet:
     """The user's remembered browsers that still skip the challenge, newest first."""
     return TrustedDevice.objects.filter(
-        user=user, revoked_at__isnull=True, expires_at__gt=timezone.now()
+        user=user, revoked_at__isnull=True, expires_at__gt=clock.now()
     ).order_by("-created_at")
 
 
@@ -57,7 +56,7 @@ def revoke_devices(
         if not is_id(device_id):
             raise errors.FactorNotFound()
         devices_ = devices_.filter(pk=int(device_id))
-    revoked = devices_.update(revoked_at=timezone.now())
+    revoked = devices_.update(revoked_at=clock.now())
     if device_id is not None and not revoked:
         raise errors.FactorNotFound()
     if revoked:
@@ -67,7 +66,7 @@ def revoke_devices(
 
 def note_password_changed(user: Any) -> None:
     """A new password: remembered devices end, and RISK_BASED's trigger can fire."""
-    now = timezone.now()
+    now = clock.now()
     UserState.objects.update_or_create(user=user, defaults={"password_changed_at": now})
     revoke_devices(user, reason="password_changed")
 
@@ -106,7 +105,7 @@ def grant_bypass(
 
 def end_bypass(user: Any, actor: Any = None, request: HttpRequest | None = None) -> bool:
     """Staff: end the user's running bypass now; ``True`` if there was one (audited)."""
-    ended = UserState.objects.filter(user=user, bypass_until__gt=timezone.now()).update(
+    ended = UserState.objects.filter(user=user, bypass_until__gt=clock.now()).update(
         bypass_until=None
     )
     if ended:
@@ -116,7 +115,7 @@ def end_bypass(user: Any, actor: Any = None, request: HttpRequest | None = None)
 
 def active_bypass(user: Any) -> UserState | None:
     """The user's state while a bypass runs (``bypass_until``, reason, granted by), else None."""
-    return UserState.objects.filter(user=user, bypass_until__gt=timezone.now()).first()
+    return UserState.objects.filter(user=user, bypass_until__gt=clock.now()).first()
 
 
 # --- lockout --------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views import View
 
-from .. import errors, services
+from .. import clock, errors, services
 from ..conf import app_settings
 from ..factors import get_factor
 from ..flows import challenge
@@ -210,7 +210,7 @@ def resend_message(error: errors.MFAError | str, retry_after: int | None = None)
             "You can get a new code in %(seconds)d seconds.",
             retry_after,
         ) % {"seconds": retry_after}
-    later = timeuntil(timezone.now() + timedelta(seconds=retry_after))
+    later = timeuntil(clock.now() + timedelta(seconds=retry_after))
     return _(
         "No more codes can be sent for now. Try again in %(time)s, or use another way to sign in."
     ) % {"time": later}

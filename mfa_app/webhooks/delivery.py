@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db.models import F
-from django.utils import timezone
 
-from .. import crypto
+from .. import clock, crypto
 from ..conf import app_settings
 from ..models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from . import transport
@@ -59,7 +58,7 @@ def attempt(delivery_id: str) -> Attempted:
     number = _claim(delivery)
     if number is None:
         return Attempted("not_due")
-    started_at = timezone.now()
+    started_at = clock.now()
     try:
         outcome = _send(delivery, number, int(started_at.timestamp()))
     except Exception as exc:
@@ -71,7 +70,7 @@ def attempt(delivery_id: str) -> Attempted:
 
 
 def _claim(delivery: WebhookDelivery) -> int | None:
-    now = timezone.now()
+    now = clock.now()
     lease = timedelta(seconds=3 * float(app_settings.WEBHOOK_TIMEOUT)) + LEASE_MARGIN
     claimed = WebhookDelivery.objects.filter(
         pk=delivery.pk,
@@ -105,7 +104,7 @@ def signing_secrets(endpoint: WebhookEndpoint) -> list[str]:
     """The secrets requests are signed with: the current one, and the previous one if valid."""
     keys = [endpoint.secret]
     expires = endpoint.previous_secret_expires_at
-    if endpoint.previous_secret and expires is not None and expires > timezone.now():
+    if endpoint.previous_secret and expires is not None and expires > clock.now():
         keys.append(endpoint.previous_secret)
     return keys
 
@@ -151,5 +150,5 @@ def _next_step(number: int, ok: bool) -> tuple[str, datetime | None]:
     if ok:
         return Status.SUCCEEDED, None
     if number <= len(schedule):
-        return Status.PENDING, timezone.now() + timedelta(seconds=schedule[number - 1])
+        return Status.PENDING, clock.now() + timedelta(seconds=schedule[number - 1])
     return Status.FAILED, None

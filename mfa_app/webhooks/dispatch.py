@@ -15,8 +15,8 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError, transaction
-from django.utils import timezone
 
+from .. import clock
 from ..events import SIGNALS
 from ..models import MFAEvent, WebhookDelivery, WebhookEndpoint
 from .signing import generate_secret
@@ -59,7 +59,7 @@ for _signal in SIGNALS.values():
 def _create(
     endpoints: list[WebhookEndpoint], event_type: str, event: MFAEvent, using: str
 ) -> list[uuid.UUID]:
-    now = timezone.now()
+    now = clock.now()
     deliveries = []
     for endpoint in endpoints:
         delivery_id = uuid.uuid4()
@@ -125,7 +125,7 @@ def due() -> list[uuid.UUID]:
     """Pending deliveries whose next attempt is due (including any whose claim lapsed)."""
     return list(
         WebhookDelivery.objects.filter(
-            status=Status.PENDING, next_attempt_at__lte=timezone.now()
+            status=Status.PENDING, next_attempt_at__lte=clock.now()
         ).values_list("pk", flat=True)
     )
 
@@ -145,7 +145,7 @@ def retry_now(deliveries: Iterable[WebhookDelivery]) -> int:
     """
     ids = [d.pk for d in deliveries if d.status != Status.SUCCEEDED]
     WebhookDelivery.objects.filter(pk__in=ids).exclude(status=Status.SUCCEEDED).update(
-        status=Status.PENDING, next_attempt_at=timezone.now()
+        status=Status.PENDING, next_attempt_at=clock.now()
     )
     _after_commit(ids)
     return len(ids)
@@ -153,7 +153,7 @@ def retry_now(deliveries: Iterable[WebhookDelivery]) -> int:
 
 def send_test_event(endpoint: WebhookEndpoint) -> WebhookDelivery:
     """Queue a ``mfa.ping`` delivery to ``endpoint``, whatever events it subscribed to."""
-    now = timezone.now()
+    now = clock.now()
     delivery_id = uuid.uuid4()
     data = {"endpoint": endpoint.name, "message": "A test event from mfa_app."}
     delivery = WebhookDelivery.objects.create(
@@ -171,7 +171,7 @@ def send_test_event(endpoint: WebhookEndpoint) -> WebhookDelivery:
 def roll_secret(endpoint: WebhookEndpoint) -> str:
     """Give ``endpoint`` a new secret; requests carry the old one's signature for a day more."""
     endpoint.previous_secret = endpoint.secret
-    endpoint.previous_secret_expires_at = timezone.now() + ROLL_OVERLAP
+    endpoint.previous_secret_expires_at = clock.now() + ROLL_OVERLAP
     endpoint.secret = generate_secret()
     endpoint.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at"])
     return endpoint.secret
@@ -179,7 +179,7 @@ def roll_secret(endpoint: WebhookEndpoint) -> str:
 
 def prune(days: int) -> int:
     """Delete finished deliveries (and their attempts) created more than ``days`` days ago."""
-    cutoff = timezone.now() - timedelta(days=days)
+    cutoff = clock.now() - timedelta(days=days)
     finished = WebhookDelivery.objects.filter(created_at__lt=cutoff).exclude(status=Status.PENDING)
     return finished.delete()[1].get(WebhookDelivery._meta.label, 0)
 

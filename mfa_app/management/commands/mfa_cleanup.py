@@ -13,9 +13,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.utils import timezone
 
-from ... import devices, risk
+from ... import clock, devices, risk
 from ...conf import app_settings
 from ...models import Challenge, LoginRecord, MFAEvent, RateLimit, SentCode, TrustedDevice
 
@@ -167,7 +166,7 @@ class Command(BaseCommand):
             raise CommandError("--batch-size must be at least 1.")
         dry_run = options["dry_run"]
         total = 0
-        for stale in stale_rows(timezone.now(), days, events_days):
+        for stale in stale_rows(clock.now(), days, events_days):
             if dry_run:
                 count = stale.rows.count()
                 self.stdout.write(f"  {stale.label}: {count} would be deleted")
