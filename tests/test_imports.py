@@ -12,6 +12,7 @@ import mfa_app
 PACKAGE = "mfa_app"
 ROOT = Path(mfa_app.__file__).parent
 
+
 def _module_files() -> dict[str, Path]:
     """Every module of the package (migrations left out) by its dotted name."""
     modules = {}
@@ -134,3 +135,33 @@ def test_login_state_is_a_leaf_of_session_records() -> None:
 
 def graph_of(module: str) -> set[str]:
     return import_graph()[module]
+
+
+CLOCK_READS = {("timezone", "now"), ("time", "time"), ("datetime", "now"), ("date", "today")}
+LOCALTIME = ("timezone", "localtime")
+
+
+def _clock_reads(path: Path) -> list[str]:
+    """Calls that read the time themselves (``timezone.now()``, ``time.time()``...)."""
+    reads = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            owner = node.func.value
+            call = (owner.id if isinstance(owner, ast.Name) else "", node.func.attr)
+            # ``timezone.localtime()`` without a value reads the time too.
+            if call in CLOCK_READS or (call == LOCALTIME and not node.args):
+                reads.append(f"{path.name}:{node.lineno} {'.'.join(call)}()")
+    return reads
+
+
+def test_one_clock() -> None:
+    # Everything reads mfa_app.clock, so a test (or a site) that moves it moves every expiry,
+    # lockout and session timestamp together. Model field defaults name timezone.now without
+    # calling it: the migrations record that name.
+    reads = [
+        read
+        for module, path in _module_files().items()
+        if module != "mfa_app.clock"
+        for read in _clock_reads(path)
+    ]
+    assert reads == []

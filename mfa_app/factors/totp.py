@@ -2,7 +2,6 @@
 
 import base64
 import secrets
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +37,7 @@ def matching_step(secret: str, code: str, at: float | None = None) -> int | None
     if not code.isascii() or not code.isdigit() or len(code) != app_settings.TOTP_DIGITS:
         return None
     totp = totp_for(secret)
-    now = time.time() if at is None else at
+    now = clock.timestamp() if at is None else at
     current = int(now // totp.interval)
     tolerance = app_settings.TOTP_TOLERANCE
     match = None

@@ -13,7 +13,8 @@ each, separated by a space.
 import hashlib
 import hmac
 import secrets
-import time
+
+from .. import clock
 
 ID_HEADER = "X-MFA-Webhook-Id"
 TIMESTAMP_HEADER = "X-MFA-Webhook-Timestamp"
@@ -56,7 +57,7 @@ def verify_signature(
         sent_at = int(timestamp)
     except (TypeError, ValueError):
         return False
-    current = time.time() if now is None else now
+    current = clock.timestamp() if now is None else now
     if abs(current - sent_at) > tolerance:
         return False
     expected = sign(secret, sent_at, body)
