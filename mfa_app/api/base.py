@@ -22,6 +22,7 @@ from .responses import (
     NotFound,
     error_response,
 )
+from .serializers import pending_response
 
 SAFE_METHODS = ("GET", "HEAD")
 # Methods whose request body is read (a DELETE names its target in the URL).
@@ -197,6 +198,20 @@ def read_json(request: HttpRequest) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InvalidRequest()
     return data
+
+
+def elsewhere(request: HttpRequest, ended: errors.MFAError | None = None) -> HttpResponse:
+    """The answer to a session this endpoint cannot serve.
+
+    A pending login that ``ended`` (the flow dropped it) must sign in again (401); one that
+    must take another MFA step gets its status; a session with no sign-in, ``not_authenticated``.
+    """
+    if ended is not None:
+        return error_response(ended, status=401)
+    response = pending_response(request)
+    if response is None:
+        raise NotAuthenticated()
+    return response
 
 
 class NotFoundView(ApiView):

@@ -15,9 +15,9 @@ from .. import errors, login_state
 from ..factors import get_factor
 from ..flows import challenge, signin, step_up
 from ..forms import ReauthenticateForm
-from .base import ApiView
-from .responses import NotAuthenticated, error_response
-from .serializers import AUTHENTICATED, challenge_json, pending_response
+from .base import ApiView, elsewhere
+from .responses import NotAuthenticated
+from .serializers import AUTHENTICATED, challenge_json
 
 FACTOR_MAX_LENGTH = 16
 ID_MAX_LENGTH = 64
@@ -53,13 +53,10 @@ class AnswerView(ApiView):
         try:
             opened = challenge.open_pending(request)
         except errors.ChallengeExpired as exc:
-            return error_response(exc, status=401)
+            return elsewhere(request, exc)
         if opened is None:
             # Must enroll first, or nothing is pending: its status says so.
-            response = pending_response(request)
-            if response is None:
-                raise NotAuthenticated()
-            return response
+            return elsewhere(request)
         self.user, self.opened = opened.user, opened
         return None
 

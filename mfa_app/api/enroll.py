@@ -12,9 +12,8 @@ from ..factors import get_factor
 from ..flows import enrollment
 from ..masking import mask_destination
 from ..models import FactorType
-from .base import ApiView
-from .responses import NotAuthenticated, error_response
-from .serializers import AUTHENTICATED, factor_json, pending_response
+from .base import ApiView, elsewhere
+from .serializers import AUTHENTICATED, factor_json
 
 PHONE_MAX_LENGTH = 64
 
@@ -36,13 +35,10 @@ class EnrollView(ApiView):
         try:
             opened = enrollment.open_enrollment(request, self.factor_type)
         except errors.ChallengeExpired as exc:
-            return error_response(exc, status=401)
+            return elsewhere(request, exc)
         if opened is None:
             # A login waiting for its challenge, or none at all: its status says so.
-            response = pending_response(request)
-            if response is None:
-                raise NotAuthenticated()
-            return response
+            return elsewhere(request)
         self.enrollment, self.user = opened, opened.user
         return None
 
