@@ -6,14 +6,15 @@ from typing import Any
 
 from .. import clock, errors, events
 from ..factors import factor_for_device, fallback_factor, get_factor, second_factors
+
+# Why a login is pending: also the outcomes of a sign-in decision (services.CHALLENGE...).
+from ..login_state import CHALLENGE, ENROLL  # noqa: F401
 from ..models import (
     FactorModel,
 )
 from ..policy import EffectivePolicy, policy_for
 
 Kind = events.Kind
-CHALLENGE = "challenge"
-ENROLL = "enroll"
 # The recovery codes' factor type, for callers of ``verify_challenge``; mfa_app asks the
 # registry (``fallback_factor()``) instead.
 RECOVERY = fallback_factor().type
