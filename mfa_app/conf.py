@@ -120,6 +120,9 @@ DEFAULTS: dict[str, Any] = {
     # The task backend (an alias of settings.TASKS) and queue that deliveries go through.
     "WEBHOOK_TASK_BACKEND": "default",
     "WEBHOOK_TASK_QUEUE": "default",
+    # The cache alias that keeps each user's session epoch (SES-06), so a signed-in request
+    # costs no query; ``None``, or a per-process cache (local memory), reads the database.
+    "SESSION_EPOCH_CACHE": "default",
 }
 
 

@@ -29,6 +29,7 @@ SIGNALS = {
     Kind.BYPASS_GRANTED: signals.bypass_granted,
     Kind.BYPASS_ENDED: signals.bypass_ended,
     Kind.UNLOCKED: signals.mfa_unlocked,
+    Kind.SESSIONS_ENDED: signals.sessions_ended,
 }
 
 

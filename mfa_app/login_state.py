@@ -39,6 +39,12 @@ CODE_ENROLLMENT_KEY = "_mfa_code_enrollment"
 REAUTH_FAILURES_KEY = "_mfa_reauth_failures"
 # Prefix of the WebAuthn challenges kept server side, one key per purpose.
 WEBAUTHN_KEY = "_mfa_webauthn"
+# The user's session epoch this session signed in under (SES-06), and when it was last
+# offered to sign the user's other sessions out (after a factor change).
+SESSION_EPOCH_KEY = "_mfa_session_epoch"
+SIGN_OUT_OFFER_KEY = "_mfa_sign_out_offer"
+# How long the security page keeps offering it.
+SIGN_OUT_OFFER_SECONDS = 3600
 # Why a login is pending: it must answer a challenge, or enroll a first factor.
 CHALLENGE = "challenge"
 ENROLL = "enroll"
@@ -264,3 +270,43 @@ def take_webauthn_challenge(request: HttpRequest | None, purpose: str) -> Any:
     """Remove and return the WebAuthn challenge kept for ``purpose`` (``None`` if none)."""
     session = getattr(request, "session", None)
     return session.pop(f"{WEBAUTHN_KEY}_{purpose}", None) if session is not None else None
+
+
+# --- signing out the other sessions (SES-06) ------------------------------------------------
+
+
+def signed_in_user_pk(request: HttpRequest) -> str | None:
+    """The pk of the user this session is signed in as, read without loading the user."""
+    session = getattr(request, "session", None)
+    pk = session.get(SESSION_KEY) if session is not None else None
+    return str(pk) if pk is not None else None
+
+
+def session_epoch(request: HttpRequest) -> int:
+    """The epoch this session signed in under; 0 for one signed in before epochs existed."""
+    epoch = request.session.get(SESSION_EPOCH_KEY, 0)
+    return epoch if isinstance(epoch, int) else 0
+
+
+def set_session_epoch(request: HttpRequest, epoch: int) -> None:
+    if request.session.get(SESSION_EPOCH_KEY) != epoch:
+        request.session[SESSION_EPOCH_KEY] = epoch
+
+
+def log_out(request: HttpRequest) -> None:
+    """Sign this session out as Django's ``logout()`` does (it flushes the session)."""
+    auth.logout(request)
+
+
+def offer_sign_out(request: HttpRequest) -> None:
+    request.session[SIGN_OUT_OFFER_KEY] = now()
+
+
+def sign_out_offered(request: HttpRequest) -> bool:
+    """Whether a factor changed recently in this session, so ending the others is offered."""
+    at = request.session.get(SIGN_OUT_OFFER_KEY)
+    return isinstance(at, int | float) and now() - at <= SIGN_OUT_OFFER_SECONDS
+
+
+def withdraw_sign_out_offer(request: HttpRequest) -> None:
+    request.session.pop(SIGN_OUT_OFFER_KEY, None)

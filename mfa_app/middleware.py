@@ -9,6 +9,7 @@ from django.urls import Resolver404, ResolverMatch, resolve, reverse
 
 from . import devices, login_state
 from .conf import app_settings
+from .flows import signin
 from .replies import pending_response
 
 
@@ -19,6 +20,8 @@ class MFAMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        # Signed out everywhere since this session signed in: it goes on as an anonymous one.
+        signin.signed_out_elsewhere(request)
         pending = login_state.get_pending(request)
         if pending is not None:
             match = _resolve(request)

@@ -155,6 +155,8 @@ def answer(opened: OpenChallenge, factor_type: str, code: str, *, remember: bool
     if opened.kind == STEP_UP:
         login_state.step_up_passed(request, verification.factor_type, verification.device)
         services.note_mfa_passed(user, request)
+        if verification.factor_type == services.RECOVERY:
+            login_state.offer_sign_out(request)
         return Passed(
             verification.factor_type,
             verification.device,

@@ -235,6 +235,7 @@ def _finish(enrollment: Enrollment, factor_type: str, device: FactorModel) -> En
     """After a factor is saved: sign a pending login in; the first recovery codes, if any."""
     request, user = enrollment.request, enrollment.user
     codes = services.recovery_codes_after_enrollment(user, request)
+    login_state.offer_sign_out(request)
     if enrollment.pending:
         next_url = signin.complete(request, user, factor_type, device)
         return Enrolled(factor_type, device, codes, next_url)

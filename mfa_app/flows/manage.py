@@ -8,7 +8,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from .. import errors, services
+from .. import errors, login_state, services
 from ..models import FactorModel
 from ..policy import EffectivePolicy, policy_for
 from . import signin
@@ -53,15 +53,28 @@ def remove(request: HttpRequest, factor_type: str, pk: str) -> FactorModel:
     require_recent_auth(request)
     device = own_factor(request.user, factor_type, pk)
     services.remove_factor(request.user, device, request)
+    login_state.offer_sign_out(request)
     return device
 
 
 def regenerate_recovery_codes(request: HttpRequest) -> list[str]:
     """A new set of recovery codes, shown once; every earlier code stops working."""
     require_recent_auth(request)
-    return services.regenerate_recovery_codes(request.user, request)
+    codes = services.regenerate_recovery_codes(request.user, request)
+    login_state.offer_sign_out(request)
+    return codes
 
 
 def forget_devices(request: HttpRequest, device_id: str | None = None) -> int:
     """Forget one remembered browser (``device_id``) or all of them; return how many."""
     return services.revoke_devices(request.user, device_id, request=request)
+
+
+def sign_out_others(request: HttpRequest) -> None:
+    """End every other session of the signed-in user; this one moves to the new epoch.
+
+    No recent proof is asked for: it only takes access away.
+    """
+    epoch = services.sign_out_other_sessions(request.user, request)
+    login_state.set_session_epoch(request, epoch)
+    login_state.withdraw_sign_out_offer(request)

@@ -63,7 +63,11 @@ def complete(request: HttpRequest, user: Any, factor_type: str, device: Any = No
     pending = login_state.get_pending(request)
     backend = pending.backend if pending else None
     login_state.log_in(request, user, backend, factor_type=factor_type, device=device)
+    _record_epoch(request, user)
     services.note_mfa_passed(user, request)
+    if factor_type == services.RECOVERY:
+        # A used recovery code may mean a lost factor in someone else's hands.
+        login_state.offer_sign_out(request)
     return login_state.safe_next(request, pending.next_url if pending else "")
 
 
@@ -77,6 +81,7 @@ def complete_passkey(request: HttpRequest, user: Any, device: Any) -> None:
     backend = MODEL_BACKEND if MODEL_BACKEND in backends else backends[0]
     factor_type = factor_for_device(device).type
     login_state.log_in(request, user, backend, factor_type=factor_type, device=device)
+    _record_epoch(request, user)
     services.note_mfa_passed(user, request)
 
 
@@ -84,8 +89,29 @@ def complete_without_mfa(request: HttpRequest, user: Any) -> str:
     """Log a pending user in who may postpone enrollment (grace period); return where to go."""
     pending = login_state.get_pending(request)
     login_state.log_in(request, user, pending.backend if pending else None)
+    _record_epoch(request, user)
     risk.record_login(user, request)
     return login_state.safe_next(request, pending.next_url if pending else "")
+
+
+def signed_out_elsewhere(request: HttpRequest) -> bool:
+    """Sign this session out if the user signed their sessions out since it signed in.
+
+    Reads the session's own user id, not ``request.user``, so a request that never needed
+    the user does not load it; the epoch comes from the cache when it is shared (SES-06).
+    """
+    user_pk = login_state.signed_in_user_pk(request)
+    if user_pk is None:
+        return False
+    if login_state.session_epoch(request) >= services.session_epoch(user_pk):
+        return False
+    login_state.log_out(request)
+    return True
+
+
+def _record_epoch(request: HttpRequest, user: Any) -> None:
+    """A session signed in now outlives every sign-out of the user's sessions before it."""
+    login_state.set_session_epoch(request, services.session_epoch(user.pk))
 
 
 def recently_authenticated(request: HttpRequest) -> bool:
@@ -134,11 +160,13 @@ def gate_login(sender: Any, request: HttpRequest | None, user: Any, **kwargs: An
     services.record_decision(user, decision, request)
     if decision.outcome is None:
         login_state.mark_authenticated(request)
+        _record_epoch(request, user)
         risk.record_login(user, request)
         return
     device = _answered_through_django_otp(user)
     if decision.outcome == login_state.CHALLENGE and device is not None:
         login_state.mark_verified(request, factor_for_device(device).type)
+        _record_epoch(request, user)
         services.note_mfa_passed(user, request)
         return
     if decision.outcome == login_state.ENROLL:

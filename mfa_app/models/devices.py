@@ -78,6 +78,9 @@ class UserState(models.Model):
     bypass_until = models.DateTimeField(_("MFA bypass until"), null=True, blank=True)
     bypass_reason = models.CharField(_("bypass reason"), max_length=300, blank=True)
     bypass_granted_by = models.CharField(_("bypass granted by"), max_length=255, blank=True)
+    # Sessions signed in under an older epoch are signed out at their next request (SES-06);
+    # a counter on the user, not deleted session rows, so every session backend obeys it.
+    session_epoch = models.PositiveIntegerField(_("session epoch"), default=0)
 
     class Meta:
         verbose_name = _("MFA user state")

@@ -24,6 +24,7 @@ class MFAEvent(models.Model):
         BYPASS_GRANTED = "bypass_granted", _("MFA bypass granted")
         BYPASS_ENDED = "bypass_ended", _("MFA bypass ended")
         UNLOCKED = "unlocked", _("MFA unlocked by staff")
+        SESSIONS_ENDED = "sessions_ended", _("Sessions signed out")
 
     kind = models.CharField(_("event"), max_length=32, choices=Kind.choices)
     user = models.ForeignKey(

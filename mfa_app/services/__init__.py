@@ -57,6 +57,7 @@ from .recovery_codes import (
     recovery_codes_after_enrollment,
     regenerate_recovery_codes,
 )
+from .sessions import session_epoch, sign_out_other_sessions
 from .status import (
     CHALLENGE,
     ENROLL,
@@ -140,7 +141,9 @@ __all__ = [
     "revoke_devices",
     "send_challenge_code",
     "send_enrollment_code",
+    "session_epoch",
     "set_primary_factor",
+    "sign_out_other_sessions",
     "start_challenge",
     "this_browsers_trust",
     "totp_setup",

@@ -23,6 +23,7 @@ EVENT_TYPES: dict[str, str] = {
     Kind.ENROLLMENT_POSTPONED: "mfa.enrollment_postponed",
     Kind.BYPASS_GRANTED: "mfa.bypass_granted",
     Kind.BYPASS_ENDED: "mfa.bypass_ended",
+    Kind.SESSIONS_ENDED: "mfa.sessions_ended",
 }
 # Sent only by the admin's "Send a test event", whatever the endpoint subscribed to.
 TEST_EVENT_TYPE = "mfa.ping"
