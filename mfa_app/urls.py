@@ -40,6 +40,11 @@ urlpatterns = [
         security.SetPrimaryFactorView.as_view(),
         name="set_primary_factor",
     ),
+    path(
+        "security/sessions/sign-out/",
+        security.SignOutOthersView.as_view(),
+        name="sign_out_others",
+    ),
     path("devices/revoke/", security.RevokeDevicesView.as_view(), name="revoke_devices"),
     path("reauthenticate/", security.ReauthenticateView.as_view(), name="reauthenticate"),
     path("step-up/", step_up.StepUpView.as_view(), name="step_up"),

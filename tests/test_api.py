@@ -399,4 +399,4 @@ def test_the_openapi_document_is_valid_openapi(db):
     schema = from_dict(Client().get(url("openapi")).json())
     schema.validate()  # against the OpenAPI 3.0 meta-schema
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 21
+    assert len(operations) == 22

@@ -356,6 +356,14 @@ def _factor_paths() -> dict[str, Any]:
                 ),
             ),
         },
+        "/sessions/sign-out-others/": {
+            "post": operation(
+                "Sign out every other session of the user",
+                {204: None},
+                UNSAFE,
+                description="This session stays signed in; no recent re-authentication needed.",
+            ),
+        },
     }
 
 

@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 
 from ..models import FactorType
-from . import base, challenge, enroll, factors, openapi, status
+from . import base, challenge, enroll, factors, openapi, sessions, status
 
 app_name = "api"
 
@@ -46,6 +46,11 @@ urlpatterns = [
     path(FACTOR, factors.FactorView.as_view(), name="factor"),
     path(f"{FACTOR}primary/", factors.PrimaryFactorView.as_view(), name="factor_primary"),
     path("recovery-codes/", factors.RecoveryCodesView.as_view(), name="recovery_codes"),
+    path(
+        "sessions/sign-out-others/",
+        sessions.SignOutOthersView.as_view(),
+        name="sign_out_others",
+    ),
     path("openapi.json", openapi.OpenAPIView.as_view(), name="openapi"),
     re_path(r"", base.NotFoundView.as_view(), name="not_found"),
 ]

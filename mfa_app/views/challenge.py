@@ -9,6 +9,7 @@ from django.utils import formats, timezone
 from django.utils.http import urlencode
 from django.utils.timesince import timeuntil
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import ngettext
 from django.views import View
 
@@ -167,6 +168,8 @@ class ChallengeView(ChallengeBase):
 
     def succeeded(self, passed: challenge.Passed) -> HttpResponse:
         next_url = passed.next_url or resolve_url(settings.LOGIN_REDIRECT_URL)
+        if passed.factor_type == services.RECOVERY:
+            messages.warning(self.request, SIGN_OUT_OFFER)
         if passed.new_recovery_codes:
             return render_recovery_codes(self.request, passed.new_recovery_codes, next_url)
         return HttpResponseRedirect(next_url)
@@ -180,6 +183,12 @@ class ChallengeView(ChallengeBase):
             extra.setdefault("remember_days", policy.trusted_device_days)
             extra.setdefault("remember_checked", self.request.POST.get("remember") == "1")
         return super().render(form, **extra)
+
+
+SIGN_OUT_OFFER = _lazy(
+    "You signed in with a recovery code. If someone else may have your lost factor, sign out "
+    "your other sessions from your account's security page."
+)
 
 
 def wait_message(error: errors.RateLimited) -> str:

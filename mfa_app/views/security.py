@@ -47,6 +47,7 @@ class SecurityView(LoginRequiredMixin, MFAEnabledMixin, View):
             "can_add": can_add,
             "trusted_devices": list(services.trusted_devices(request.user)),
             "this_device": services.this_browsers_trust(request.user, request),
+            "offer_sign_out": login_state.sign_out_offered(request),
         }
         return render(request, self.template_name, context)
 
@@ -71,6 +72,17 @@ class RevokeDevicesView(LoginRequiredMixin, View):
             )
             % {"count": count},
         )
+        return HttpResponseRedirect(reverse("mfa_app:security"))
+
+
+class SignOutOthersView(LoginRequiredMixin, View):
+    """Sign the user's other sessions out (SES-06); this one stays signed in."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        manage.sign_out_others(request)
+        messages.success(request, _("Your other sessions are signed out."))
         return HttpResponseRedirect(reverse("mfa_app:security"))
 
 
