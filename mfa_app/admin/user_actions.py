@@ -1,4 +1,5 @@
-"""The user admin's MFA actions: reset, revoke remembered devices, grant and end a bypass."""
+"""The user admin's MFA actions: reset, revoke remembered devices, sign out every session,
+grant and end a bypass."""
 
 from datetime import timedelta
 from typing import Any
@@ -13,7 +14,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .. import clock, errors, services
+from .. import clock, errors, login_state, services
 from ..policy import BYPASS_MAX_DAYS, check_bypass_until
 
 
@@ -106,6 +107,22 @@ class MFAUserActionsMixin:
             "users": ngettext("%d user", "%d users", len(counts)) % len(counts),
         }
         self.message_user(request, message, messages.SUCCESS)
+
+    @admin.action(description=_("Sign out every session"))
+    def mfa_sign_out_sessions(self, request: HttpRequest, queryset: QuerySet) -> None:
+        users = list(queryset)
+        for user in users:
+            epoch = services.sign_out_other_sessions(user, request=request, actor=request.user)
+            self.log_change(request, user, str(_("Signed out every session")))
+            if user.pk == request.user.pk:
+                # Staff who picked themselves keep the session they are acting from.
+                login_state.set_session_epoch(request, epoch)
+        message = ngettext(
+            "Every session of %(count)d user will be signed out at its next request.",
+            "Every session of %(count)d users will be signed out at their next request.",
+            len(users),
+        )
+        self.message_user(request, message % {"count": len(users)}, messages.SUCCESS)
 
     @admin.action(description=_("Grant MFA bypass (sign in without MFA until a date)"))
     def mfa_grant_bypass(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:

@@ -37,6 +37,7 @@ ACTIONS = (
     "mfa_reset",
     "mfa_unlock",
     "mfa_revoke_devices",
+    "mfa_sign_out_sessions",
     "mfa_grant_bypass",
     "mfa_end_bypass",
 )
