@@ -24,6 +24,8 @@ class MFAEvent(models.Model):
         BYPASS_GRANTED = "bypass_granted", _("MFA bypass granted")
         BYPASS_ENDED = "bypass_ended", _("MFA bypass ended")
         UNLOCKED = "unlocked", _("MFA unlocked by staff")
+        NEW_DEVICE_SIGN_IN = "new_device_sign_in", _("Sign-in from a new browser")
+        POLICY_CHANGED = "policy_changed", _("Policy changed")
 
     kind = models.CharField(_("event"), max_length=32, choices=Kind.choices)
     user = models.ForeignKey(
