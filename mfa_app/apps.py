@@ -11,7 +11,7 @@ class MfaAppConfig(AppConfig):
         from . import (  # noqa: F401  (connect checks, receivers)
             checks,
             checks_crypto,
-            notifications,
+            notification_queue,
             otp,
         )
         from .flows import signin  # noqa: F401  (the sign-in's receivers)

@@ -101,12 +101,15 @@ DEFAULTS: dict[str, Any] = {
         "mfa_reset": True,
         "device_remembered": True,
         "sign_in_failed": True,
+        "new_device_sign_in": True,
+        "bypass_granted": True,
     },
     # The site's address for links in them (``"https://example.com"``), needed where no request
     # is at hand (management commands). ``None``: the Sites framework, else the request's host.
     "NOTIFICATION_SITE_URL": None,
-    # Dotted path of the callable ``(notification) -> None`` that sends them; replace it to
-    # use the site's own mailer or a task queue.
+    # Dotted path of the callable ``(notification) -> None`` that sends them (it runs in the
+    # ``send_notification`` task, on the default task backend); replace it to use the site's
+    # own mailer.
     "NOTIFICATION_SENDER": "mfa_app.notifications.send_by_email",
     # How a user reaches the site's support when it wasn't them: an address, a URL, a phone.
     "SUPPORT_CONTACT": "",

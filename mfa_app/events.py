@@ -30,6 +30,8 @@ SIGNALS = {
     Kind.BYPASS_ENDED: signals.bypass_ended,
     Kind.UNLOCKED: signals.mfa_unlocked,
     Kind.SESSIONS_ENDED: signals.sessions_ended,
+    Kind.NEW_DEVICE_SIGN_IN: signals.new_device_signed_in,
+    Kind.POLICY_CHANGED: signals.policy_changed,
 }
 
 
@@ -44,10 +46,33 @@ def record(
 ) -> MFAEvent:
     """Write an audit event for ``user`` and send its signal. Never pass secrets in ``details``."""
     tenant = tenant_for(user)
+    return _write(kind, user, tenant, request, factor_type, actor, details)
+
+
+def record_policy_change(
+    tenant: Any, request: HttpRequest | None = None, *, actor: Any = None, **details: Any
+) -> MFAEvent:
+    """Write a ``policy_changed`` event: the application's policy, or ``tenant``'s.
+
+    A policy has no subject user, so the row has none (``user`` is nullable); who changed it
+    is the ``actor``, and ``tenant`` names the tenant whose policy it was.
+    """
+    return _write(Kind.POLICY_CHANGED, None, tenant, request, "", actor, details)
+
+
+def _write(
+    kind: str,
+    user: Any,
+    tenant: Any,
+    request: HttpRequest | None,
+    factor_type: str,
+    actor: Any,
+    details: dict[str, Any],
+) -> MFAEvent:
     event = MFAEvent.objects.create(
         kind=kind,
         user=user,
-        username=user.get_username(),
+        username=user.get_username() if user is not None else "",
         tenant=str(tenant) if tenant is not None else "",
         factor_type=factor_type,
         ip_address=client_ip(request),

@@ -1,39 +1,40 @@
 """Security emails to the user about their MFA: what changed, or who failed it (REC-08, LC-10).
 
-Receivers of the audit signals (so pages, the JSON API, the admin and commands all send them)
-gather what an email says while the request is at hand, and hand it to
-``MFA_NOTIFICATION_SENDER`` once the transaction commits: a change rolled back tells nobody,
-and a mail server that fails breaks no MFA action.
+Which audit events send one, to which addresses, and what it says. ``notification_queue``
+receives the audit signals (so pages, the JSON API, the admin and commands all send them) and,
+once the transaction commits, queues ``tasks.send_notification``, which calls ``deliver`` here:
+a change rolled back tells nobody, the mail server is not on the request's path (with a real
+task queue), and a mail server that fails breaks no MFA action and is logged once in a while.
 """
 
 import logging
 import re
 import smtplib
+import threading
 import time
 from collections.abc import Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import timedelta
-from functools import partial
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.apps import apps
 from django.conf import settings
-from django.core.checks import Error, register
+from django.core.checks import Error, Warning, register
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import transaction
 from django.db.models import QuerySet
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
+from django.utils.dateparse import parse_datetime
 from django.utils.module_loading import import_string
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from . import errors, signals, throttle
+from . import clock, errors, throttle
 from .conf import DEFAULTS, app_settings
 from .factors import get_factor
 from .factors.email import email_address_for
@@ -52,7 +53,11 @@ KINDS = {
     Kind.RESET: "mfa_reset",
     Kind.DEVICE_REMEMBERED: "device_remembered",
     Kind.FAILED: "sign_in_failed",
+    Kind.NEW_DEVICE_SIGN_IN: "new_device_sign_in",
+    Kind.BYPASS_GRANTED: "bypass_granted",
 }
+# Kinds whose request is a staff member's: their IP and browser are theirs, no help to the user.
+DONE_BY_STAFF = ("mfa_reset", "bypass_granted")
 TEMPLATE_DIR = "mfa_app/email/notifications/"
 
 
@@ -175,13 +180,14 @@ def _factor_words(factor_type: str) -> Any:
         return ""
 
 
-def _context(kind: str, event: MFAEvent, user: Any, request: Any) -> dict[str, Any]:
+def event_context(kind: str, event: MFAEvent, user: Any) -> dict[str, Any]:
+    """What the ``kind`` email shows of ``event``; read again from the row when it is sent."""
     details = event.details or {}
-    # A reset's IP and browser are the staff member's: theirs to keep, and no help to the user.
-    by_user = kind != "mfa_reset"
+    by_user = kind not in DONE_BY_STAFF
+    # The bypass's reason is left out: staff may have written it for one another.
+    until = parse_datetime(str(details.get("until", ""))) if kind == "bypass_granted" else None
     return {
         "kind": kind,
-        "site_name": policy_for(user).issuer_for(request),
         "username": user.get_username(),
         "when": event.created_at,
         "ip_address": (event.ip_address or "") if by_user else "",
@@ -192,8 +198,16 @@ def _context(kind: str, event: MFAEvent, user: Any, request: Any) -> dict[str, A
         # At the last recovery code, the sign-in made and showed a new set.
         "new_codes_issued": kind == "recovery_code_used" and details.get("remaining") == 0,
         "days": details.get("days"),
-        "security_url": security_url(request),
+        "until": until,
         "support_contact": app_settings.SUPPORT_CONTACT,
+    }
+
+
+def site_context(user: Any, request: Any = None) -> dict[str, str]:
+    """The site's name and security page, taken while the request (its host) is at hand."""
+    return {
+        "site_name": str(policy_for(user).issuer_for(request)),
+        "security_url": security_url(request),
     }
 
 
@@ -254,8 +268,13 @@ def _take_removed_addresses(user: Any) -> list[str]:
     return [address for pk, address, _at in fresh if pk == user.pk]
 
 
-def notification_for(event: MFAEvent, user: Any, request: Any = None) -> Notification | None:
-    """The email that ``event`` sends ``user``, or ``None`` (switched off, or nobody to tell)."""
+def queued_notification(event: MFAEvent, user: Any, request: Any = None) -> dict | None:
+    """The arguments of ``tasks.send_notification`` for ``event``'s email, or ``None``.
+
+    ``None`` when the kind sends none, is switched off, or there is nobody to tell. Only JSON
+    (a task queue stores it): the event's id, the kind, the addresses found now (a removed
+    factor's is gone later) and the site's name and address (from the request).
+    """
     kind = KINDS.get(event.kind)
     if kind is None or not is_enabled(kind):
         return None
@@ -265,36 +284,33 @@ def notification_for(event: MFAEvent, user: Any, request: Any = None) -> Notific
     recipients = recipients_for(user, removed)
     if not recipients:
         return None
-    return Notification(kind, user, recipients, _context(kind, event, user, request))
+    return {
+        "event_id": event.pk,
+        "kind": kind,
+        "recipients": list(recipients),
+        "site": site_context(user, request),
+    }
 
 
-@receiver(
-    [
-        signals.factor_enrolled,
-        signals.factor_removed,
-        signals.recovery_code_used,
-        signals.mfa_reset,
-        signals.device_remembered,
-        signals.challenge_failed,
-    ],
-    dispatch_uid="mfa_app.notifications",
-)
-def _event_recorded(
-    sender: Any, event: MFAEvent, user: Any, request: Any = None, **kwargs: Any
-) -> None:
+def build(event_id: int, kind: str, recipients: list[str], site: dict) -> Notification | None:
+    """The email of a queued notification (``None`` if its event or user is gone since)."""
+    event = MFAEvent.objects.select_related("user").filter(pk=event_id).first()
+    if event is None or event.user is None:
+        return None
+    context = {**event_context(kind, event, event.user), **site}
+    return Notification(kind, event.user, tuple(recipients), context)
+
+
+def deliver(event_id: int, kind: str, recipients: list[str], site: dict) -> bool:
+    """Send a queued notification through ``MFA_NOTIFICATION_SENDER``; never raises.
+
+    A failure is logged (rarely, see ``report_failure``) and the email is dropped: a security
+    notice sent hours late, after the mail server is back, would mislead more than inform.
+    """
     try:
-        # A savepoint: a database error here must not spoil the transaction of the MFA action.
-        with transaction.atomic():
-            notification = notification_for(event, user, request)
-    except Exception as exc:
-        _log_failure(KINDS.get(event.kind, event.kind), user, exc)
-        return
-    if notification is not None:
-        transaction.on_commit(partial(_send, notification))
-
-
-def _send(notification: Notification) -> None:
-    try:
+        notification = build(event_id, kind, recipients, site)
+        if notification is None:
+            return False
         sender = app_settings.NOTIFICATION_SENDER
         sender = import_string(sender) if isinstance(sender, str) else sender
         with (
@@ -303,20 +319,76 @@ def _send(notification: Notification) -> None:
         ):
             sender(notification)
     except Exception as exc:
-        _log_failure(notification.kind, notification.user, exc)
+        report_failure(kind, exc)
+        return False
+    return True
 
 
-def _log_failure(kind: str, user: Any, exc: Exception) -> None:
-    # The exception's text may name addresses (SMTPRecipientsRefused does): its type only,
-    # and the traceback only while DEBUG is on.
-    log = logger.warning if isinstance(exc, smtplib.SMTPException | OSError) else logger.error
-    log(
-        "Could not send the %s notification to %s: %s",
+# After a failure is logged, more of the same kind (mail, or the sender) are only counted for
+# this long: a mail server that is down would otherwise log once per sign-in. Per process.
+QUIET_AFTER_FAILURE = timedelta(hours=1)
+_failures: dict[str, tuple[datetime, int]] = {}
+_failures_lock = threading.Lock()
+
+
+def report_failure(kind: str, exc: Exception) -> None:
+    """Log that a ``kind`` email could not be sent, once per ``QUIET_AFTER_FAILURE``.
+
+    A mail server's error is a warning; anything else (a broken sender) an error, with the
+    traceback while DEBUG is on. Never an address: no username (it may be one) and, of an SMTP
+    error, only its class and code, as its text may name addresses (SMTPRecipientsRefused).
+    """
+    mail_error = isinstance(exc, smtplib.SMTPException | OSError)
+    key = "mail" if mail_error else "sender"
+    now = clock.now()
+    with _failures_lock:
+        logged_at, missed = _failures.get(key, (None, 0))
+        if logged_at is not None and now - logged_at < QUIET_AFTER_FAILURE:
+            _failures[key] = (logged_at, missed + 1)
+            return
+        _failures[key] = (now, 0)
+    since = f" ({missed} more since the last report)" if missed else ""
+    quiet = f"; the next ones are not logged for {QUIET_AFTER_FAILURE}"
+    (logger.warning if mail_error else logger.error)(
+        "Could not send the %s notification: %s%s%s",
         kind,
-        user.get_username(),
-        type(exc).__name__,
-        exc_info=settings.DEBUG,
+        _error_words(exc),
+        since,
+        quiet,
+        exc_info=settings.DEBUG and not mail_error,
     )
+
+
+def _error_words(exc: Exception) -> str:
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"{type(exc).__name__} {exc.smtp_code}"
+    if isinstance(exc, OSError) and not isinstance(exc, smtplib.SMTPException):
+        # A connection's error (refused, timed out, unknown host) names no address.
+        return f"{type(exc).__name__}: {exc}"
+    return type(exc).__name__
+
+
+def mail_is_configured() -> bool:
+    """Whether the site chose where mail goes (a fresh project sends to SMTP on localhost:25)."""
+    return settings.is_overridden("EMAIL_BACKEND") or settings.is_overridden("EMAIL_HOST")
+
+
+@register()
+def check_notification_mail(app_configs: Any = None, **kwargs: Any) -> list:
+    """W006: notifications are on, by email, and the site never said where email goes."""
+    if app_settings.NOTIFICATIONS is False or mail_is_configured():
+        return []
+    if app_settings.NOTIFICATION_SENDER not in (DEFAULTS["NOTIFICATION_SENDER"], send_by_email):
+        return []
+    return [
+        Warning(
+            "mfa_app emails security notices, but EMAIL_BACKEND and EMAIL_HOST are Django's "
+            "defaults: an SMTP server on localhost, port 25.",
+            hint="Set EMAIL_BACKEND (and EMAIL_HOST...) to your mail service, or "
+            "MFA_NOTIFICATIONS = False. Until then, failures are logged once an hour.",
+            id="mfa_app.W006",
+        )
+    ]
 
 
 @register()

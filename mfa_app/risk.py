@@ -10,9 +10,10 @@ from datetime import timedelta
 from functools import cached_property
 from typing import Any
 
+from django.db.models import Count, Q
 from django.utils.module_loading import import_string
 
-from . import clock
+from . import clock, events
 from .client_ip import client_ip, in_networks, network_of
 from .conf import app_settings
 from .devices import browser_token, token_digest
@@ -120,12 +121,23 @@ def evaluate(user: Any, request: Any, policy: EffectivePolicy) -> list[str]:
 
 
 def record_login(user: Any, request: Any) -> None:
-    """Remember the browser and network of a completed sign-in, for later risk checks."""
+    """Remember the browser and network of a completed sign-in, for later risk checks.
+
+    A sign-in from a browser this user never signed in from is audited as
+    ``new_device_sign_in`` (which emails the user, TD-06), except the account's first sign-in
+    of all: every browser is new then, and the user just made or was given the account.
+    """
     if request is None:
         return
+    digest = token_digest(browser_token(request, create=True))
+    seen = LoginRecord.objects.filter(user=user).aggregate(
+        any_browser=Count("pk"), this_browser=Count("pk", filter=Q(device_digest=digest))
+    )
     LoginRecord.objects.create(
         user=user,
-        device_digest=token_digest(browser_token(request, create=True)),
+        device_digest=digest,
         network=location_of(client_ip(request)),
         created_at=clock.now(),
     )
+    if seen["any_browser"] and not seen["this_browser"]:
+        events.record(events.Kind.NEW_DEVICE_SIGN_IN, user, request)

@@ -2,7 +2,8 @@
 
 Every signal is sent with ``sender=MFAEvent`` and the keyword arguments
 ``event`` (the :class:`~mfa_app.models.MFAEvent`), ``user`` and ``request``
-(``None`` outside a request).
+(``None`` outside a request). ``policy_changed`` has no subject user: its ``user`` is ``None``
+(the staff member who changed it is the event's ``actor``).
 """
 
 from django.dispatch import Signal
@@ -25,3 +26,5 @@ bypass_granted = Signal()
 bypass_ended = Signal()
 mfa_unlocked = Signal()
 sessions_ended = Signal()
+new_device_signed_in = Signal()
+policy_changed = Signal()

@@ -78,6 +78,41 @@ def decision_table(user: Any, limit: int = 10) -> str:
     )
 
 
+POLICY_ACTIONS = {
+    "created": _("created"),
+    "changed": _("changed"),
+    "deleted": _("deleted"),
+}
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return str(_("Yes") if value else _("No"))
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) or str(_("None"))
+    return str(value) if value != "" else '""'
+
+
+def policy_change_summary(details: dict) -> str:
+    """``Tenant policy changed (via admin): requirement OPTIONAL → REQUIRED; ...``."""
+    scope = _("Tenant policy") if details.get("scope") == "tenant" else _("Application policy")
+    action = POLICY_ACTIONS.get(str(details.get("action")), details.get("action", ""))
+    via = details.get("via")
+    changes = details.get("changes") if isinstance(details.get("changes"), dict) else {}
+    rows = format_html_join(
+        "",
+        "<li>{}: {} → {}</li>",
+        (
+            (name, _shown(change.get("before")), _shown(change.get("after")))
+            for name, change in changes.items()
+            if isinstance(change, dict)
+        ),
+    )
+    return format_html("{} {}{}<ul>{}</ul>", scope, action, f" (via {via})" if via else "", rows)
+
+
 @admin.register(MFAEvent)
 class MFAEventAdmin(admin.ModelAdmin):
     list_display = (
@@ -126,6 +161,8 @@ class MFAEventAdmin(admin.ModelAdmin):
             until = parse_datetime(str(details.get("until", "")))
             shown = formats.localize(timezone.localtime(until)) if until else "?"
             return format_html("{} {}: {}", _("until"), shown, details.get("reason", ""))
+        if obj.kind == MFAEvent.Kind.POLICY_CHANGED:
+            return policy_change_summary(details)
         if obj.kind == MFAEvent.Kind.DEVICE_REVOKED:
             count = details.get("count") if isinstance(details.get("count"), int) else 0
             revoked = ngettext("%(count)s device", "%(count)s devices", count) % {"count": count}

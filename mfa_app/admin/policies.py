@@ -11,6 +11,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from .. import services
 from ..factors import policy_names, second_factors
 from ..models import ApplicationPolicy, FactorType, Requirement, TenantPolicy
 from ..policy import (
@@ -100,8 +101,35 @@ class PolicyForm(forms.ModelForm):
         return cleaned
 
 
+class AuditedPolicyAdmin(admin.ModelAdmin):
+    """Saving or deleting a policy here is audited as ``policy_changed``, with who did it."""
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        stored = type(obj).objects.filter(pk=obj.pk).first() if change else None
+        before = services.policy_snapshot(stored)
+        super().save_model(request, obj, form, change)
+        self._audit(request, before, obj)
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        before = services.policy_snapshot(obj)
+        super().delete_model(request, obj)
+        self._audit(request, before, None, tenant=getattr(obj, "tenant", None))
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        # One event per policy, as deleting them one by one would write.
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+    def _audit(self, request: HttpRequest, before: Any, obj: Any, tenant: Any = None) -> None:
+        if obj is not None:
+            tenant = getattr(obj, "tenant", None)
+        services.record_policy_change(
+            before, obj, tenant=tenant, actor=request.user, request=request, via="admin"
+        )
+
+
 @admin.register(ApplicationPolicy)
-class ApplicationPolicyAdmin(admin.ModelAdmin):
+class ApplicationPolicyAdmin(AuditedPolicyAdmin):
     form = PolicyForm
     fieldsets = POLICY_FIELDSETS
 
@@ -128,7 +156,7 @@ class ApplicationPolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(TenantPolicy)
-class TenantPolicyAdmin(admin.ModelAdmin):
+class TenantPolicyAdmin(AuditedPolicyAdmin):
     form = PolicyForm
     fieldsets = ((None, {"fields": ("tenant", "override")}), *POLICY_FIELDSETS)
     list_display = ("tenant", "override", "requirement")

@@ -25,6 +25,8 @@ class MFAEvent(models.Model):
         BYPASS_ENDED = "bypass_ended", _("MFA bypass ended")
         UNLOCKED = "unlocked", _("MFA unlocked by staff")
         SESSIONS_ENDED = "sessions_ended", _("Sessions signed out")
+        NEW_DEVICE_SIGN_IN = "new_device_sign_in", _("Sign-in from a new browser")
+        POLICY_CHANGED = "policy_changed", _("Policy changed")
 
     kind = models.CharField(_("event"), max_length=32, choices=Kind.choices)
     user = models.ForeignKey(

@@ -50,7 +50,9 @@ from .policies import (
     PolicyExplanation,
     explain_policy,
     get_policy,
+    policy_snapshot,
     policy_values,
+    record_policy_change,
     update_policy,
 )
 from .recovery_codes import (
@@ -128,9 +130,11 @@ __all__ = [
     "note_mfa_passed",
     "note_password_changed",
     "passkey_login_options",
+    "policy_snapshot",
     "policy_values",
     "postpone_enrollment",
     "record_decision",
+    "record_policy_change",
     "recovery_codes_after_enrollment",
     "recovery_codes_remaining",
     "regenerate_recovery_codes",

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
+from .. import events
 from ..factors import policy_names
 from ..models import ApplicationPolicy, PolicyFields, TenantPolicy
 from ..policy import (
@@ -33,7 +34,9 @@ __all__ = [
     "PolicyExplanation",
     "explain_policy",
     "get_policy",
+    "policy_snapshot",
     "policy_values",
+    "record_policy_change",
     "update_policy",
 ]
 
@@ -52,8 +55,59 @@ def policy_values(policy: PolicyFields | EffectivePolicy) -> dict[str, Any]:
     return values
 
 
+def policy_snapshot(policy: PolicyFields | None) -> dict[str, Any] | None:
+    """A policy's settings as the audit log keeps them (a tenant's with its ``override``)."""
+    if policy is None:
+        return None
+    values = policy_values(policy)
+    if isinstance(policy, TenantPolicy):
+        values["override"] = policy.override
+    return values
+
+
+def record_policy_change(
+    before: dict[str, Any] | None,
+    policy: PolicyFields | None,
+    *,
+    tenant: Any = None,
+    actor: Any = None,
+    request: Any = None,
+    via: str = "",
+) -> None:
+    """Audit ``policy_changed``: each setting that changed, before and after (none: no event).
+
+    ``before`` is ``policy_snapshot`` of the policy as it was (``None``: it did not exist);
+    ``policy`` is the saved one (``None``: deleted). ``via`` says how: admin, command, ...
+    """
+    after = policy_snapshot(policy)
+    names = list(dict.fromkeys([*(before or {}), *(after or {})]))
+    changes = {
+        name: {"before": (before or {}).get(name), "after": (after or {}).get(name)}
+        for name in names
+        if (before or {}).get(name) != (after or {}).get(name)
+    }
+    if not changes and (before is None) == (after is None):
+        return
+    scope = TENANT if tenant is not None else APPLICATION
+    events.record_policy_change(
+        tenant,
+        request,
+        actor=actor,
+        scope=scope,
+        tenant_id=str(tenant.pk) if tenant is not None else None,
+        action="created" if before is None else "deleted" if after is None else "changed",
+        changes=changes,
+        via=via,
+    )
+
+
 def update_policy(
-    tenant: Any = None, *, override: bool | None = None, **fields: Any
+    tenant: Any = None,
+    *,
+    override: bool | None = None,
+    actor: Any = None,
+    via: str = "",
+    **fields: Any,
 ) -> PolicyFields:
     """Change settings of the application policy, or of ``tenant``'s; return the saved policy.
 
@@ -66,6 +120,9 @@ def update_policy(
     the admin's add form). Changing a tenant's setting turns its override on, so the change
     applies to its users, unless ``override=False`` is given; ``override`` alone turns the
     override on or off and keeps the values.
+
+    The change is audited (``policy_changed``: each setting before and after) with ``actor``,
+    the staff member who made it (``None`` for a script or command), and ``via``.
     """
     unknown = sorted(set(fields) - set(POLICY_FIELDS))
     if unknown:
@@ -74,6 +131,7 @@ def update_policy(
         raise ValidationError({"override": _("Only a tenant policy overrides another.")})
     with transaction.atomic():
         policy = _policy_to_change(tenant)
+        before = policy_snapshot(policy) if policy.pk is not None else None
         errors: dict[str, Any] = {}
         if "allowed_factors" in fields:
             try:
@@ -98,6 +156,7 @@ def update_policy(
         in_force = getattr(policy, "override", True)
         check_in_force(policy.requirement, policy.allowed_factors, in_force=in_force)
         policy.save()
+        record_policy_change(before, policy, tenant=tenant, actor=actor, via=via)
     return policy
 
 

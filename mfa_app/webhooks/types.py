@@ -24,6 +24,8 @@ EVENT_TYPES: dict[str, str] = {
     Kind.BYPASS_GRANTED: "mfa.bypass_granted",
     Kind.BYPASS_ENDED: "mfa.bypass_ended",
     Kind.SESSIONS_ENDED: "mfa.sessions_ended",
+    Kind.NEW_DEVICE_SIGN_IN: "mfa.new_device_sign_in",
+    Kind.POLICY_CHANGED: "mfa.policy_changed",
 }
 # Sent only by the admin's "Send a test event", whatever the endpoint subscribed to.
 TEST_EVENT_TYPE = "mfa.ping"

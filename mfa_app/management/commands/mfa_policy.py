@@ -146,7 +146,8 @@ class Command(BaseCommand):
         if "requirement" in changes:
             changes["requirement"] = changes["requirement"].upper()
         try:
-            services.update_policy(tenant, override=override, **changes)
+            # A command has no staff member to name: the audit log says how instead.
+            services.update_policy(tenant, override=override, via="command", **changes)
         except ValidationError as exc:
             raise CommandError(
                 "Nothing was changed:\n" + "\n".join(f"  {m}" for m in _messages(exc))
