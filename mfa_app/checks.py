@@ -102,6 +102,22 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
     return problems
 
 
+@register()
+def check_lockout_decay(app_configs: Any = None, **kwargs: Any) -> list:
+    from .conf import app_settings
+
+    decay = app_settings.LOCKOUT_DECAY
+    if isinstance(decay, bool) or not isinstance(decay, int) or decay < 1:
+        return [
+            Error(
+                "MFA_LOCKOUT_DECAY must be a positive whole number of seconds.",
+                hint="The seconds after which one wrong MFA answer is forgiven, e.g. 21600.",
+                id="mfa_app.E030",
+            )
+        ]
+    return []
+
+
 USER_VERIFICATION = ("required", "preferred", "discouraged")
 
 

@@ -9,7 +9,7 @@ DEFAULTS: dict[str, Any] = {
     "CHALLENGE_TIMEOUT": 600,
     # Wrong codes allowed on one challenge before the pending login is dropped.
     "MAX_ATTEMPTS": 5,
-    # Per user, across every factor and challenge (only a success resets the count): after
+    # Per user, across every factor and challenge (see LOCKOUT_DECAY for what lowers it): after
     # LOCKOUT_DELAY_AFTER wrong answers each further one waits LOCKOUT_BASE_DELAY seconds,
     # doubling up to LOCKOUT_MAX_DELAY; at LOCKOUT_THRESHOLD the account's MFA is locked for
     # LOCKOUT_DURATION seconds or until staff unlock it. NIST allows at most 100.
@@ -18,6 +18,10 @@ DEFAULTS: dict[str, Any] = {
     "LOCKOUT_MAX_DELAY": 900,
     "LOCKOUT_THRESHOLD": 20,
     "LOCKOUT_DURATION": 12 * 3600,
+    # Time forgives one wrong answer every LOCKOUT_DECAY seconds (on a fixed grid of periods);
+    # a success forgives only its own sign-in's, so the real user signing in does not give an
+    # attacker parked below the threshold a fresh set of guesses (RL-08).
+    "LOCKOUT_DECAY": 6 * 3600,
     # Per client IP: MFA answers per hour and codes sent per day, whoever the user.
     "IP_ATTEMPTS_PER_HOUR": 100,
     "IP_SENDS_PER_DAY": 50,

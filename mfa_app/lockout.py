@@ -1,9 +1,14 @@
-"""Per-user throttling of MFA answers, across factors, challenges and sessions (RL-01 to RL-07).
+"""Per-user throttling of MFA answers, across factors, challenges and sessions (RL-01 to RL-08).
 
 Every answer is counted as wrong before it is checked, by one conditional UPDATE that only
-succeeds while the user is not locked; a right answer then clears the count. So a burst of
-parallel guesses gets no more tries than the limit, whatever the number of processes, and
-neither a new challenge, a resend, the password again nor a new session resets anything.
+succeeds while the user is not locked; a right answer then takes back its own count and its
+sign-in's wrong answers. So a burst of parallel guesses gets no more tries than the limit,
+whatever the number of processes, and neither a new challenge, a resend, the password again
+nor a new session resets anything.
+
+Other wrong answers only decay: one is forgiven every ``MFA_LOCKOUT_DECAY`` seconds. Were the
+real user's success to clear them, an attacker with the password who stops short of the lock
+would get a fresh set of guesses each time the user signs in (RL-08).
 
 After ``MFA_LOCKOUT_DELAY_AFTER`` wrong answers in a row each one makes the next wait
 ``MFA_LOCKOUT_BASE_DELAY`` seconds, doubling up to ``MFA_LOCKOUT_MAX_DELAY``; from
@@ -12,9 +17,11 @@ After ``MFA_LOCKOUT_DELAY_AFTER`` wrong answers in a row each one makes the next
 
 import math
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import Coalesce, Greatest, Least
 
 from . import clock, errors
 from .conf import app_settings
@@ -35,18 +42,21 @@ def wait_after(failures: int) -> timedelta | None:
 def reserve_attempt(user: Any) -> None:
     """Count one answer as wrong until it proves right; ``RateLimited`` while the user waits."""
     now = clock.now()
+    period = decay_period(now)
     threshold = app_settings.LOCKOUT_THRESHOLD
-    # The wait that the new count (the current one + 1) brings, decided in the same UPDATE;
-    # counts that bring the same wait share one branch, so the CASE stays short.
+    # The wait that the new count (what decay left of the current one + 1) brings, decided in
+    # the same UPDATE; counts that bring the same wait share one branch, so the CASE stays short.
     waits = [
-        When(failed_attempts__gte=low, failed_attempts__lte=high, then=Value(now + wait))
-        for low, high, wait in _wait_ranges(threshold)
+        When(_left_at_least(low, period) & _left_at_most(high, period), then=Value(now + wait))
+        for low, high, wait in _wait_ranges(*_wait_settings())
     ]
-    waits.append(When(failed_attempts__gte=threshold, then=Value(now + wait_after(threshold))))
+    waits.append(When(_left_at_least(threshold, period), then=Value(now + wait_after(threshold))))
+    new_count = _left(period) + 1
     not_waiting = Q(locked_until__isnull=True) | Q(locked_until__lte=now)
     for _attempt in range(2):
         counted = UserState.objects.filter(not_waiting, user=user).update(
-            failed_attempts=F("failed_attempts") + 1,
+            failed_attempts=new_count,
+            failures_forgiven_period=new_count + period,
             locked_until=Case(*waits, default=Value(None)),
         )
         if counted:
@@ -56,8 +66,42 @@ def reserve_attempt(user: Any) -> None:
     raise locked_error(UserState.objects.get(user=user).locked_until, now)
 
 
-def _wait_ranges(threshold: int) -> list[tuple[int, int, timedelta]]:
-    """(lowest, highest current count, wait) for the counts below ``threshold`` that wait."""
+def decay_period(now: datetime) -> int:
+    """The number of ``MFA_LOCKOUT_DECAY`` periods from the Unix epoch to ``now``."""
+    return math.floor(now.timestamp() / app_settings.LOCKOUT_DECAY)
+
+
+# What decay left of the count, in SQL: min(failed_attempts, forgiven period - period), at
+# least 0. The stored count caps it, so a changed MFA_LOCKOUT_DECAY can only forgive more.
+def _left(period: int) -> Any:
+    count = F("failed_attempts")
+    to_forgive = Coalesce(F("failures_forgiven_period") - Value(period), count)
+    return Least(count, Greatest(to_forgive, Value(0)))
+
+
+def _left_at_least(low: int, period: int) -> Q:
+    if low <= 0:
+        return Q()
+    return Q(failed_attempts__gte=low) & (
+        Q(failures_forgiven_period__isnull=True) | Q(failures_forgiven_period__gte=period + low)
+    )
+
+
+def _left_at_most(high: int, period: int) -> Q:
+    return Q(failed_attempts__lte=high) | Q(failures_forgiven_period__lte=period + high)
+
+
+def _wait_settings() -> tuple[int, ...]:
+    names = ("THRESHOLD", "DELAY_AFTER", "BASE_DELAY", "MAX_DELAY", "DURATION")
+    return tuple(getattr(app_settings, f"LOCKOUT_{name}") for name in names)
+
+
+@lru_cache(maxsize=8)
+def _wait_ranges(threshold: int, *_key: int) -> list[tuple[int, int, timedelta]]:
+    """(lowest, highest current count, wait) for the counts below ``threshold`` that wait.
+
+    Cached per lockout settings (``_key``), as every answer needs them.
+    """
     ranges: list[tuple[int, int, timedelta]] = []
     for count in range(threshold):
         wait = wait_after(count + 1)
@@ -70,9 +114,18 @@ def _wait_ranges(threshold: int) -> list[tuple[int, int, timedelta]]:
     return ranges
 
 
-def attempt_succeeded(user: Any, *, mfa_passed: bool = False) -> None:
-    """A right answer: the count and any wait go; ``mfa_passed`` also notes when (RISK_BASED)."""
-    changes: dict[str, Any] = {"failed_attempts": 0, "locked_until": None}
+def attempt_succeeded(user: Any, *, own_failures: int = 0, mfa_passed: bool = False) -> None:
+    """A right answer: its reserved count, ``own_failures`` and any wait go.
+
+    ``own_failures``: the wrong answers of the same sign-in, which the success shows were the
+    user's own typing. Others stay, to decay. ``mfa_passed`` also notes when (RISK_BASED).
+    """
+    forgiven = own_failures + 1
+    changes: dict[str, Any] = {
+        "failed_attempts": Greatest(F("failed_attempts") - forgiven, Value(0)),
+        "failures_forgiven_period": F("failures_forgiven_period") - forgiven,
+        "locked_until": None,
+    }
     if mfa_passed:
         changes["last_mfa_at"] = clock.now()
     UserState.objects.filter(user=user).update(**changes)
@@ -82,6 +135,7 @@ def release_attempt(user: Any) -> None:
     """Take back a reserved attempt that was no answer at all (the sign-in ended meanwhile)."""
     UserState.objects.filter(user=user, failed_attempts__gt=0).update(
         failed_attempts=F("failed_attempts") - 1,
+        failures_forgiven_period=F("failures_forgiven_period") - 1,
         # The wait this attempt brought goes with it (the new count needs none).
         locked_until=Case(
             When(failed_attempts__lte=app_settings.LOCKOUT_DELAY_AFTER, then=Value(None)),

@@ -74,6 +74,12 @@ class UserState(models.Model):
     # the next answer must wait (growing delays, then the lockout).
     failed_attempts = models.PositiveIntegerField(_("wrong MFA answers in a row"), default=0)
     locked_until = models.DateTimeField(_("MFA locked until"), null=True, blank=True)
+    # The MFA_LOCKOUT_DECAY period (counted from the Unix epoch) by which time has forgiven
+    # every wrong answer: a count the UPDATE can decay by comparing columns with constants.
+    # NULL: counted before decay existed, so nothing decays until the next wrong answer.
+    failures_forgiven_period = models.BigIntegerField(
+        _("wrong MFA answers forgiven by period"), null=True, blank=True, editable=False
+    )
     # A staff-granted, timed exemption for a user who lost every factor.
     bypass_until = models.DateTimeField(_("MFA bypass until"), null=True, blank=True)
     bypass_reason = models.CharField(_("bypass reason"), max_length=300, blank=True)

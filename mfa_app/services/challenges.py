@@ -175,7 +175,8 @@ def verify_challenge(
         # Not an answer that was wrong: the sign-in ended under it.
         lockout.release_attempt(user)
         raise
-    lockout.attempt_succeeded(user)
+    # This sign-in's wrong answers were the user's own typing; the others stay, to decay.
+    lockout.attempt_succeeded(user, own_failures=challenge.failures)
     events.record(Kind.VERIFIED, user, request, factor_type=factor_type)
     verification = Verification(challenge, factor_type, device)
     if get_factor(factor_type).is_fallback:
