@@ -38,6 +38,9 @@ DEFAULTS: dict[str, Any] = {
     "EXEMPT_BACKENDS": [],
     # Staff and superusers are under REQUIRED whatever their policy says.
     "STAFF_ALWAYS_REQUIRED": True,
+    # Whether a remembered browser may skip a staff member's or superuser's challenge. Off: a
+    # remembered browser is at most AAL1, too little for the keys to the admin.
+    "TRUSTED_DEVICES_FOR_STAFF": False,
     # The client's IP behind reverse proxies: how many proxies (each appending to
     # X-Forwarded-For) stand in front of Django, or the addresses/networks of those proxies.
     # 0 and []: REMOTE_ADDR, and X-Forwarded-For is ignored (anyone can send it).
@@ -61,6 +64,9 @@ DEFAULTS: dict[str, Any] = {
     "GEOIP_COUNTRY": False,
     # Names of the cookies that identify a browser (for trusted devices and new-device checks).
     "DEVICE_COOKIE_NAME": "mfa_device",
+    # On HTTPS the cookie is named ``__Host-<name>`` (Secure, Path=/, no Domain), so no other
+    # subdomain can set it. ``False``: the plain name everywhere.
+    "DEVICE_COOKIE_HOST_PREFIX": True,
     # URL names (``"namespace:name"`` or ``"name"``) a pending login may still open.
     "PENDING_ALLOWED_URL_NAMES": [],
     # Where a dropped pending login is sent; ``None`` means ``settings.LOGIN_URL``.

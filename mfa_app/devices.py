@@ -1,7 +1,8 @@
 """Browsers: one random token per browser in a signed cookie, for trusted devices and risk.
 
 The token is a 256-bit secret from ``secrets``. The browser keeps it in a signed, HttpOnly,
-SameSite=Lax cookie (Secure on HTTPS); the database keeps only a keyed hash of it, per user.
+SameSite=Lax cookie (on HTTPS: Secure, ``__Host-``-prefixed, Path=/, no Domain); the database
+keeps only a keyed hash of it, per user.
 A tampered cookie fails its signature, a copied one is useless to another account, and trust
 ends at the row's ``expires_at`` or ``revoked_at`` whatever the cookie says.
 """
@@ -22,6 +23,20 @@ COOKIE_SALT = "mfa_app.device"
 # Browsers keep cookies at most 400 days; the cookie is re-sent at every sign-in.
 COOKIE_MAX_AGE = 400 * 24 * 3600
 _NEW_TOKEN = "_mfa_new_device_token"  # noqa: S105 (an attribute name)
+HOST_PREFIX = "__Host-"
+
+
+def cookie_name(request: HttpRequest) -> str:
+    """The device cookie's name for ``request``: ``__Host-`` + the setting's on HTTPS.
+
+    Browsers keep a ``__Host-`` cookie only if it is Secure, has Path=/ and no Domain, so a
+    sibling subdomain or a plain-HTTP page cannot plant or overwrite it. Plain HTTP (local
+    development) cannot set such a cookie at all: there the name is the setting's.
+    """
+    name = app_settings.DEVICE_COOKIE_NAME
+    if request.is_secure() and app_settings.DEVICE_COOKIE_HOST_PREFIX and not name.startswith("__"):
+        return HOST_PREFIX + name
+    return name
 
 
 def browser_token(request: HttpRequest | None, *, create: bool = False) -> str | None:
@@ -32,7 +47,7 @@ def browser_token(request: HttpRequest | None, *, create: bool = False) -> str |
     if token is None:
         try:
             token = request.get_signed_cookie(
-                app_settings.DEVICE_COOKIE_NAME, salt=COOKIE_SALT, max_age=COOKIE_MAX_AGE
+                cookie_name(request), salt=COOKIE_SALT, max_age=COOKIE_MAX_AGE
             )
         except (KeyError, signing.BadSignature):
             token = None
@@ -56,10 +71,12 @@ def set_cookie_if_new(request: HttpRequest, response: HttpResponse) -> None:
     if token is None:
         return
     response.set_signed_cookie(
-        app_settings.DEVICE_COOKIE_NAME,
+        cookie_name(request),
         token,
         salt=COOKIE_SALT,
         max_age=COOKIE_MAX_AGE,
+        path="/",
+        domain=None,
         secure=request.is_secure(),
         httponly=True,
         samesite="Lax",

@@ -22,6 +22,7 @@ from .factors import Factor
 from .factors.base import factor_for_device
 from .factors.recovery import Recovery
 from .models import FactorModel, UserState
+from .services.recovery_codes import recovery_code_spent
 from .services.status import challenge_factor_types, recovery_codes_remaining
 
 Kind = events.Kind
@@ -70,6 +71,8 @@ def verify_token(device: FactorModel, token: Any) -> bool:
         # A savepoint: what a failed check did is undone, not the caller's transaction.
         with transaction.atomic():
             verified = factor.verify_device(device, token)
+            if verified and factor.type == Recovery.type:
+                recovery_code_spent(user)
     except errors.MFAError:
         verified = False
     if not verified:

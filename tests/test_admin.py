@@ -133,6 +133,13 @@ def test_the_change_page_shows_each_factor_as_a_checkbox(staff_client):
     assert not re.search(r'value="SMS"[^>]*checked', html)
 
 
+def test_the_trusted_devices_setting_says_a_remembered_browser_is_at_most_aal1(staff_client):
+    """TD-01: the admin who turns remembered devices on is told what they are worth."""
+    html = staff_client.get(admin_url(ApplicationPolicy, "change", 1)).content.decode()
+    assert "counts as at most AAL1" in html
+    assert "MFA_TRUSTED_DEVICES_FOR_STAFF" in html
+
+
 def test_editing_the_application_policy_changes_the_effective_policy(staff_client, user):
     data = policy_form(
         requirement=Requirement.REQUIRED,

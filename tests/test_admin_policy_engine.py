@@ -264,6 +264,8 @@ def test_the_staff_rule_is_the_source_of_a_staff_members_requirement(staff_clien
     # The rule also gives a staff member factors to use when the policy allows none.
     assert rows["Allowed factors"][1] == "staff rule"
     assert rows["Issuer"][1] == "application policy"
+    # TD-01: no remembered browser skips a staff member's challenge.
+    assert rows["Trusted devices"][1] == "staff rule"
 
 
 # --- the user page: decisions ---------------------------------------------------------------

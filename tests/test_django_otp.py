@@ -140,6 +140,22 @@ def test_a_recovery_code_matches_once_and_is_no_wrong_answer_to_the_app(device, 
     assert [e.details["remaining"] for e in events(device.user, "recovery_code_used")] == [9, 8]
 
 
+def test_a_recovery_code_matched_through_django_otp_ends_remembered_browsers(client, device):
+    """TD-03: the same as a recovery code on mfa_app's own challenge page."""
+    codes = services.regenerate_recovery_codes(device.user)
+    password_login(client, device.user)
+    client.post(CHALLENGE, {"factor": "TOTP", "code": code_for(device), "remember": "1"})
+    assert services.trusted_devices(device.user).exists()
+    client.post(reverse("logout"))
+    assert not is_logged_in(client)
+    assert django_otp.match_token(device.user, codes[0]) is not None
+    assert [e.details["reason"] for e in events(device.user, "device_revoked")] == [
+        "recovery_code_used"
+    ]
+    password_login(client, device.user)
+    assert not is_logged_in(client)
+
+
 def test_an_sms_code_from_generate_challenge_matches_once(allow_codes, device, sms_outbox):
     phone = SMSFactorFactory(user=device.user, is_primary=False)
     assert phone.is_interactive()

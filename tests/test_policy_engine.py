@@ -22,6 +22,8 @@ from .factories import (
     UserFactory,
     code_for,
 )
+from .test_api import pending_api
+from .test_api_challenge import verify
 
 CHALLENGE = reverse("mfa_app:challenge")
 ENROLL = reverse("mfa_app:enroll")
@@ -91,12 +93,43 @@ def test_a_remembered_browser_skips_the_challenge(client, device):
     assert TrustedDevice.objects.get(pk=stored.pk).last_used_at is not None
 
 
-def test_the_device_cookie_is_secure_on_https(client, device):
+def remember_over_https(client, device) -> None:
     client.post(reverse("login"), login_data(device.user), secure=True)
-    client.post(
+    response = client.post(
         CHALLENGE, {"factor": "TOTP", "code": code_for(device), "remember": "1"}, secure=True
     )
+    assert response.status_code == 302
+
+
+def test_the_device_cookie_is_host_prefixed_and_secure_on_https(client, device):
+    """TD-04: a ``__Host-`` cookie, which no subdomain and no plain-HTTP page can set."""
+    remember_over_https(client, device)
+    assert COOKIE not in client.cookies
+    cookie = client.cookies[f"__Host-{COOKIE}"]
+    assert cookie["secure"] and cookie["httponly"] and cookie["samesite"] == "Lax"
+    assert cookie["path"] == "/" and not cookie["domain"]
+    log_out(client)
+    client.post(reverse("login"), login_data(device.user), secure=True)
+    assert is_logged_in(client)
+    assert last_decision(device.user)["reasons"] == ["trusted_device"]
+
+
+def test_the_plain_name_is_not_read_on_https(client, device):
+    """A cookie under the unprefixed name could come from a sibling subdomain: not trusted."""
+    sign_in(client, device, remember=True)
+    log_out(client)
+    client.post(reverse("login"), login_data(device.user), secure=True)
+    assert not is_logged_in(client)
+
+
+def test_the_host_prefix_can_be_turned_off(client, device, settings):
+    settings.MFA_DEVICE_COOKIE_HOST_PREFIX = False
+    remember_over_https(client, device)
+    assert f"__Host-{COOKIE}" not in client.cookies
     assert client.cookies[COOKIE]["secure"]
+    log_out(client)
+    client.post(reverse("login"), login_data(device.user), secure=True)
+    assert is_logged_in(client)
 
 
 def test_without_the_box_ticked_nothing_is_remembered(client, device):
@@ -482,6 +515,53 @@ def test_the_staff_rule_can_be_turned_off(client, db, settings):
     staff = StaffFactory()
     password_login(client, staff)
     assert is_logged_in(client)
+
+
+@pytest.fixture
+def staff_device(db):
+    return TOTPFactorFactory(user=StaffFactory())
+
+
+def test_staff_are_not_offered_to_remember_the_browser(client, staff_device):
+    """TD-01: a remembered browser is at most AAL1; staff hold the keys to everyone's MFA."""
+    password_login(client, staff_device.user)
+    assert "Remember this device" not in client.get(CHALLENGE).content.decode()
+    data = {"factor": "TOTP", "code": code_for(staff_device), "remember": "1"}
+    assert client.post(CHALLENGE, data).status_code == 302
+    assert not TrustedDevice.objects.exists()
+
+
+def test_a_browser_remembered_for_staff_does_not_skip_their_challenge(
+    client, staff_device, settings
+):
+    settings.MFA_TRUSTED_DEVICES_FOR_STAFF = True
+    sign_in(client, staff_device, remember=True)
+    log_out(client)
+    settings.MFA_TRUSTED_DEVICES_FOR_STAFF = False
+    password_login(client, staff_device.user)
+    assert not is_logged_in(client)
+    assert last_decision(staff_device.user)["reasons"] == ["staff_rule", "factor_enrolled"]
+
+
+def test_the_staff_setting_on_restores_remembered_browsers_for_staff(
+    client, staff_device, settings
+):
+    settings.MFA_TRUSTED_DEVICES_FOR_STAFF = True
+    password_login(client, staff_device.user)
+    assert "Remember this device" in client.get(CHALLENGE).content.decode()
+    client.post(CHALLENGE, {"factor": "TOTP", "code": code_for(staff_device), "remember": "1"})
+    log_out(client)
+    password_login(client, staff_device.user)
+    assert is_logged_in(client)
+    assert last_decision(staff_device.user)["reasons"] == ["staff_rule", "trusted_device"]
+
+
+def test_the_api_does_not_remember_a_staff_members_browser(staff_device):
+    api = pending_api(staff_device.user)
+    response = verify(api, code=code_for(staff_device), remember_device=True)
+    assert response.status_code == 200
+    assert response.json()["device_remembered"] is False
+    assert not TrustedDevice.objects.exists()
 
 
 class SSOBackend(ModelBackend):

@@ -51,7 +51,8 @@ REQUIREMENT_HELP = _(
     "enrolls and is challenged at each sign-in. Risk-based: a sign-in is challenged only when "
     "a risk trigger below fires (a new device, a new location, a suspicious IP, a changed "
     "password). Remembered devices skip the challenge under each of them. Staff are always "
-    "under Required (MFA_STAFF_ALWAYS_REQUIRED)."
+    "under Required (MFA_STAFF_ALWAYS_REQUIRED) and never skip it through a remembered device "
+    "(MFA_TRUSTED_DEVICES_FOR_STAFF)."
 )
 
 

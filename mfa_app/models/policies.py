@@ -66,7 +66,11 @@ class PolicyFields(models.Model):
     trusted_devices_enabled = models.BooleanField(
         _("trusted devices"),
         default=True,
-        help_text=_("Offer “Remember this device”: later sign-ins from it skip the challenge."),
+        help_text=_(
+            "Offer “Remember this device”: later sign-ins from it skip the challenge. A "
+            "remembered browser counts as at most AAL1 (NIST SP 800-63B): it stands in for the "
+            "second factor. Never offered to staff unless MFA_TRUSTED_DEVICES_FOR_STAFF is on."
+        ),
     )
     trusted_device_days = models.PositiveSmallIntegerField(
         _("remember devices for (days)"),

@@ -3,7 +3,8 @@
 The tenant's policy applies while its override is on, else the application policy; then the
 staff rule: staff and superusers are always under REQUIRED (``MFA_STAFF_ALWAYS_REQUIRED``),
 whatever the policy says, because they hold the keys to the Django admin and to everyone
-else's MFA.
+else's MFA; for the same reason a remembered browser never skips their challenge
+(``MFA_TRUSTED_DEVICES_FOR_STAFF``).
 """
 
 from collections.abc import Sequence
@@ -37,16 +38,18 @@ def configured_policy(user: Any) -> EffectivePolicy:
 
 
 def with_staff_rule(policy: EffectivePolicy, user: Any) -> EffectivePolicy:
-    """``policy`` raised to REQUIRED if ``user`` is staff (and the rule is on)."""
-    if (
-        app_settings.STAFF_ALWAYS_REQUIRED
-        and (getattr(user, "is_staff", False) or getattr(user, "is_superuser", False))
-        and not policy.required
-    ):
+    """``policy`` for staff: raised to REQUIRED and without remembered devices (each setting)."""
+    if not (getattr(user, "is_staff", False) or getattr(user, "is_superuser", False)):
+        return policy
+    if app_settings.STAFF_ALWAYS_REQUIRED and not policy.required:
         allowed = policy.allowed_factors or frozenset(default_allowed_factors())
-        return replace(
+        policy = replace(
             policy, requirement=Requirement.REQUIRED, allowed_factors=allowed, staff_rule=True
         )
+    if not app_settings.TRUSTED_DEVICES_FOR_STAFF and policy.trusted_devices_enabled:
+        # A remembered browser stands in for the second factor at AAL1 at best (NIST 800-63B
+        # rev 4 §5.1); the decision, the challenge page and the API all read this one value.
+        policy = replace(policy, trusted_devices_enabled=False)
     return policy
 
 

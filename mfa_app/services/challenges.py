@@ -16,7 +16,7 @@ from ..models import (
     Challenge,
     FactorModel,
 )
-from .recovery_codes import _replace_recovery_codes
+from .recovery_codes import _replace_recovery_codes, recovery_code_spent
 from .status import (
     CHALLENGE,
     Kind,
@@ -169,6 +169,8 @@ def verify_challenge(
                     # locked): raising rolls back, so the code stays unspent.
                     _live_challenge(user, challenge.pk)
                     raise errors.ChallengeAlreadyVerified()
+                if get_factor(factor_type).is_fallback:
+                    recovery_code_spent(user, request)
         if device is None:
             _count_failure(user, challenge, factor_type, request, rejection)
     except (errors.ChallengeAlreadyVerified, errors.ChallengeExpired):

@@ -5,23 +5,27 @@ from typing import Any
 from django.db import transaction
 from django.http import HttpRequest
 
-from .. import clock, errors, events, lockout
+from .. import errors, events, lockout
 from ..factors import factor_for_device, registered_factors, second_factors
 from ..models import (
     FactorModel,
     RecoveryCodeSet,
     SentCode,
-    TrustedDevice,
 )
 from ..policy import policy_for
 from .challenges import end_pending_logins
 from .status import Kind, active_factors, list_factors
+from .trust import revoke_devices
 
 # --- removal and reset ----------------------------------------------------------------------
 
 
 def remove_factor(user: Any, device: FactorModel, request: HttpRequest | None = None) -> None:
-    """Remove one factor; removing the last one also removes the recovery codes."""
+    """Remove one factor; removing the last one also removes the recovery codes.
+
+    Every remembered browser of the user is revoked with it: a factor is removed when it is
+    lost or in someone else's hands, and a browser trusted through it must prove itself again.
+    """
     policy = policy_for(user)
     others = [d for d in active_factors(user, policy) if d != device]
     if policy.required and not others:
@@ -34,7 +38,8 @@ def remove_factor(user: Any, device: FactorModel, request: HttpRequest | None = 
             RecoveryCodeSet.objects.filter(user=user).delete()
         elif device.is_primary:
             type(remaining[0]).objects.filter(pk=remaining[0].pk).update(is_primary=True)
-    events.record(Kind.FACTOR_REMOVED, user, request, factor_type=factor_type)
+        events.record(Kind.FACTOR_REMOVED, user, request, factor_type=factor_type)
+        revoke_devices(user, request=request, reason=Kind.FACTOR_REMOVED)
 
 
 def rename_factor(user: Any, device: FactorModel, name: str) -> FactorModel:
@@ -71,10 +76,8 @@ def reset_mfa(
             factor.model.objects.filter(user=user).delete()
         SentCode.objects.filter(user=user).delete()
         end_pending_logins(user)
-        TrustedDevice.objects.filter(user=user, revoked_at__isnull=True).update(
-            revoked_at=clock.now()
-        )
-    events.record(Kind.RESET, user, request, actor=actor, **({"via": via} if via else {}))
+        events.record(Kind.RESET, user, request, actor=actor, **({"via": via} if via else {}))
+        revoke_devices(user, actor=actor, request=request, reason=Kind.RESET)
 
 
 # --- re-authentication ----------------------------------------------------------------------

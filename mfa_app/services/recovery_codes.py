@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.db import transaction
 from django.http import HttpRequest
 
 from .. import errors, events
@@ -11,6 +12,7 @@ from ..models import (
 )
 from ..policy import EffectivePolicy, policy_for
 from .status import Kind
+from .trust import revoke_devices
 
 # --- recovery codes -------------------------------------------------------------------------
 
@@ -27,11 +29,28 @@ def recovery_codes_after_enrollment(user: Any, request: HttpRequest | None = Non
 
 
 def regenerate_recovery_codes(user: Any, request: HttpRequest | None = None) -> list[str]:
-    """Replace the user's recovery codes; every earlier code stops working."""
+    """Replace the user's recovery codes; every earlier code stops working.
+
+    Every remembered browser is revoked too: new codes are asked for when the old ones may be
+    in someone else's hands, and so may a browser trusted meanwhile.
+    """
     policy = policy_for(user)
     if not fallback_factor().allowed_by(policy):
         raise errors.RecoveryCodesDisabled()
-    return _replace_recovery_codes(user, request, policy)
+    with transaction.atomic():
+        codes = _replace_recovery_codes(user, request, policy)
+        revoke_devices(user, request=request, reason=Kind.RECOVERY_CODES_GENERATED)
+    return codes
+
+
+def recovery_code_spent(user: Any, request: HttpRequest | None = None) -> None:
+    """A recovery code was just spent: revoke every remembered browser, in the spend's transaction.
+
+    Reaching for a recovery code usually means a lost device, and whoever has it may have a
+    remembered browser too. A sign-in that ticks "remember this device" as well is remembered
+    again right after (flows.challenge.answer): the code has just proven that browser.
+    """
+    revoke_devices(user, request=request, reason=Kind.RECOVERY_CODE_USED)
 
 
 def _replace_recovery_codes(
