@@ -72,6 +72,10 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": os.environ.get("SQLITE_PATH", BASE_DIR / "db.sqlite3"),
+            # A transaction takes SQLite's write lock when it begins, so concurrent requests
+            # queue for it (up to ``timeout`` seconds) instead of failing as "database is
+            # locked" when a read turns into a write (mfa_app.W005).
+            "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 10},
         }
     }
 

@@ -260,6 +260,37 @@ def check_webhooks(app_configs: Any = None, **kwargs: Any) -> list:
     return problems + _webhook_task_problems(app_settings)
 
 
+SQLITE_ENGINES = ("sqlite3", "spatialite")
+
+
+@register()
+def check_sqlite(app_configs: Any = None, **kwargs: Any) -> list:
+    """On SQLite, a transaction must take the write lock when it begins (the settings only: no
+    query, so ``manage.py check`` reports it)."""
+    from django.db import router
+
+    from .models import Challenge
+
+    alias = router.db_for_write(Challenge)
+    database = settings.DATABASES.get(alias, {})
+    mode = str(database.get("OPTIONS", {}).get("transaction_mode") or "")
+    sqlite = any(name in database.get("ENGINE", "") for name in SQLITE_ENGINES)
+    if not sqlite or mode.upper() == "IMMEDIATE":
+        return []
+    return [
+        Warning(
+            f"mfa_app's database {alias!r} is SQLite in {mode or 'DEFERRED'} "
+            "transaction mode: two requests writing at once (answers to a challenge, a sign-in "
+            "and a page view) can fail with 'database is locked', which mfa_app answers with "
+            "a 503 to retry.",
+            hint='Add "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 10} to the '
+            "database in settings.DATABASES (Django 5.1 or later), so writers queue for the "
+            "lock instead.",
+            id="mfa_app.W005",
+        )
+    ]
+
+
 def _webhook_task_problems(app_settings: Any) -> list:
     alias, queue = app_settings.WEBHOOK_TASK_BACKEND, app_settings.WEBHOOK_TASK_QUEUE
     try:

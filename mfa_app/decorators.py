@@ -12,13 +12,15 @@ from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
 from django.core import signing
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.http import urlencode
 
+from . import errors
 from .factors import second_factors
 from .flows.step_up import mfa_verified, step_up_methods
 from .middleware import wants_json
+from .replies import error_response
 
 __all__ = ["MFARequiredMixin", "mfa_required", "mfa_verified", "read_factors", "step_up_url"]
 
@@ -40,9 +42,12 @@ def step_up_response(
         return HttpResponseRedirect(url)
     if not step_up_methods(request.user, factors):
         # No factor can answer: stepping up would only loop. The user must add one first.
-        body = {"status": "MFA_ENROLLMENT_REQUIRED", "url": reverse("mfa_app:security")}
-        return JsonResponse(body, status=403)
-    return JsonResponse({"status": "MFA_STEP_UP_REQUIRED", "url": url}, status=401)
+        refusal = errors.EnrollmentRequired(url=reverse("mfa_app:security"))
+    else:
+        refusal = errors.StepUpRequired(url=url)
+    response = error_response(refusal)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def step_up_url(next_url: str, factors: Iterable[str] | None = None) -> str:

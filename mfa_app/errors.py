@@ -33,6 +33,11 @@ MESSAGES = {
     "grace_period_over": _("Two-step verification can no longer be postponed: set it up now."),
     "reauthentication_failed": _("That did not match. Try again."),
     "challenge_not_found": _("This is not the sign-in in progress. Check the status and retry."),
+    "busy": _("The site is busy. Please try again in a moment."),
+    "mfa_step_up_required": _("Confirm it is you with two-step verification to continue."),
+    "mfa_enrollment_required": _(
+        "This needs a two-step verification factor you have not added: add one first."
+    ),
     # The JSON API's own refusals.
     "invalid_request": _("The request is malformed: check its JSON body and fields."),
     "not_authenticated": _("Please sign in first."),
@@ -112,6 +117,30 @@ class ChallengeNotFound(MFAError):
 
     code = "challenge_not_found"
     status = 404
+
+
+class Busy(MFAError):
+    """The database was locked too long to answer (SQLite's one writer): nothing was done.
+
+    ``extra["retry_after"]`` says how many seconds to wait before sending the same request.
+    """
+
+    code = "busy"
+    status = 503
+
+
+class StepUpRequired(MFAError):
+    """The session must pass MFA again (``extra["url"]``: the step-up page, coming back)."""
+
+    code = "mfa_step_up_required"
+    status = 401
+
+
+class EnrollmentRequired(MFAError):
+    """No factor of the user's can answer a step-up (``extra["url"]``: where to add one)."""
+
+    code = "mfa_enrollment_required"
+    status = 403
 
 
 class InvalidPhoneNumber(MFAError):

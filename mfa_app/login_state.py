@@ -144,6 +144,13 @@ def drop(request: HttpRequest) -> None:
     request.user = AnonymousUser()
 
 
+def discard_changes(request: HttpRequest) -> None:
+    """Do not save this request's session changes: the work they recorded was rolled back."""
+    session = getattr(request, "session", None)
+    if session is not None:
+        session.modified = False
+
+
 def mark_authenticated(request: HttpRequest) -> None:
     request.session[AUTH_AT_KEY] = now()
 

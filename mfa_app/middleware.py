@@ -7,7 +7,7 @@ from django.contrib.auth.views import LogoutView
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import Resolver404, ResolverMatch, resolve, reverse
 
-from . import devices, login_state
+from . import busy, devices, login_state
 from .conf import app_settings
 from .flows import signin
 from .replies import pending_response
@@ -35,6 +35,14 @@ class MFAMiddleware:
         # A sign-in in this request may have given the browser its device token.
         devices.set_cookie_if_new(request, response)
         return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        """A database lock held too long (SQLite under load) is a 503 to retry, not a 500."""
+        if not busy.is_busy(exception):
+            return None
+        if _answers_json(request, getattr(request, "resolver_match", None)):
+            return busy.json_response(request)
+        return busy.page_response(request)
 
 
 def _resolve(request: HttpRequest) -> ResolverMatch | None:
@@ -73,10 +81,14 @@ def wants_json(request: HttpRequest) -> bool:
     )
 
 
+def _answers_json(request: HttpRequest, match: ResolverMatch | None) -> bool:
+    return wants_json(request) or getattr(_view(match), "mfa_api", False)
+
+
 def _send_to_mfa(
     request: HttpRequest, pending: login_state.PendingLogin, match: ResolverMatch | None
 ) -> HttpResponse:
-    if wants_json(request) or getattr(_view(match), "mfa_api", False):
+    if _answers_json(request, match):
         # The same status body as the JSON API's: what the login needs, and how to give it.
         response = pending_response(request)
         if response is not None:

@@ -27,7 +27,10 @@ PUBLIC_EXTRA = (
     "max_length",
     "field",
     "reauthenticate_with",
+    "url",
 )
+# Statuses whose ``retry_after`` is sent as the Retry-After header too.
+RETRY_STATUSES = (429, 503)
 
 
 def error_body(exc: errors.MFAError) -> dict[str, Any]:
@@ -46,7 +49,7 @@ def error_response(
     status = status or exc.status
     response = JsonResponse({**fields, "error": error_body(exc)}, status=status)
     retry_after = exc.extra.get("retry_after")
-    if status == 429 and isinstance(retry_after, int):
+    if status in RETRY_STATUSES and isinstance(retry_after, int):
         response["Retry-After"] = str(max(1, retry_after))
     return response
 
@@ -128,5 +131,9 @@ def pending_response(request: HttpRequest) -> JsonResponse | None:
     user = signin.pending_user(request)
     if user is None:
         login_state.drop(request)
-        return error_response(errors.ChallengeExpired(), status=401)
-    return JsonResponse(pending_body(pending, user), status=401)
+        response = error_response(errors.ChallengeExpired(), status=401)
+    else:
+        response = JsonResponse(pending_body(pending, user), status=401)
+    # Like every API answer (the middleware sends this one on any path): about one sign-in.
+    response["Cache-Control"] = "no-store"
+    return response

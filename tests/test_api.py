@@ -199,6 +199,7 @@ def test_every_json_endpoint_of_the_site_answers_a_pending_login_the_same(totp):
     site = api.client.get(reverse("api_me"), HTTP_ACCEPT="application/json")
     assert site.status_code == 401
     assert site.json() == ours
+    assert site["Cache-Control"] == "no-store"
     posted = api.client.post(reverse("api_me"), data="{}", content_type="application/json")
     assert posted.status_code == 401
     assert posted.json() == ours
@@ -227,6 +228,8 @@ def test_a_pending_login_reaches_no_api_endpoint_beyond_its_mfa_step(totp, metho
     response = getattr(api.client, method)(url(name, *args))
     assert response.status_code == 401
     assert response.json()["status"] == "MFA_REQUIRED"
+    # The middleware's answer, like the endpoints' own: about one sign-in, never cached.
+    assert response["Cache-Control"] == "no-store"
     assert "Secret laptop name" not in response.content.decode()
     assert not RecoveryCodeSet.objects.filter(user=totp.user).exists()
     assert not is_logged_in(api.client)
@@ -248,6 +251,7 @@ def test_a_pending_login_ended_by_a_password_change_is_dropped(totp):
     totp.user.save()
     response = api.client.get(reverse("api_me"), HTTP_ACCEPT="application/json")
     assert response.status_code == 401
+    assert response["Cache-Control"] == "no-store"
     assert error_of(response)["code"] == "challenge_expired"
     assert login_state.PENDING_KEY not in api.client.session
 
@@ -364,7 +368,7 @@ def _api_paths(patterns, prefix="") -> set[str]:
     for pattern in patterns:
         if isinstance(pattern, URLResolver):
             paths |= _api_paths(pattern.url_patterns, prefix + str(pattern.pattern))
-        elif isinstance(pattern, URLPattern) and pattern.name not in ("openapi", "not_found"):
+        elif isinstance(pattern, URLPattern) and pattern.name != "not_found":
             route = prefix + str(pattern.pattern)
             paths.add(
                 "/"
@@ -387,6 +391,12 @@ def test_the_openapi_document_describes_every_endpoint(db):
         for method, operation in item.items():
             if method == "parameters":
                 continue
+            # Any request may meet a locked database: 503 busy, with Retry-After.
+            assert "Retry-After" in operation["responses"]["503"]["headers"], (path, method)
+            if path == "/openapi.json":
+                # The document itself is public: no session, no 401.
+                assert operation["security"] == []
+                continue
             assert "401" in operation["responses"], (path, method)
             if method != "get":
                 assert "403" in operation["responses"], (path, method)
@@ -399,4 +409,4 @@ def test_the_openapi_document_is_valid_openapi(db):
     schema = from_dict(Client().get(url("openapi")).json())
     schema.validate()  # against the OpenAPI 3.0 meta-schema
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 22
+    assert len(operations) == 23  # openapi.json and sessions/sign-out-others/ included

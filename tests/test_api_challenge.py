@@ -118,8 +118,26 @@ def test_a_challenge_verified_meanwhile_cannot_be_verified_again(totp):
     # Another request of this session won the race (a double click).
     Challenge.objects.filter(pk=challenge_id).update(verified_at=timezone.now())
     response = verify(api, challenge_id=challenge_id, code=code_for(totp))
-    assert response.status_code == 401  # the pending login ended with that
-    assert error_of(response)["code"] == "challenge_expired"
+    assert response.status_code == 409
+    assert response.json()["valid"] is False
+    assert error_of(response)["code"] == "challenge_already_verified"
+    assert not is_logged_in(api.client)
+
+
+def test_the_same_verify_sent_again_after_it_signed_in_is_409(totp):
+    api = pending_api(totp.user)
+    challenge_id = challenge_of(api)["id"]
+    assert verify(api, challenge_id=challenge_id, code=code_for(totp)).status_code == 200
+    # A client retrying the request whose answer it lost (or a double submit, in order).
+    for code in (code_for(totp), code_for(totp, 1), "000000"):
+        again = verify(api, challenge_id=challenge_id, code=code)
+        assert again.status_code == 409
+        assert again.json()["valid"] is False
+        assert error_of(again)["code"] == "challenge_already_verified"
+    # Nothing was counted against the user, and the session stays signed in.
+    assert Challenge.objects.get(pk=challenge_id).failures == 0
+    assert is_logged_in(api.client)
+    assert api.get("status").json()["status"] == "AUTHENTICATED"
 
 
 def test_another_sessions_challenge_is_refused_and_counts_nothing(totp):

@@ -12,6 +12,7 @@ from mfa_app.checks import (
     check_middleware,
     check_settings,
     check_sms,
+    check_sqlite,
 )
 from mfa_app.middleware import MFAMiddleware
 
@@ -264,3 +265,46 @@ def test_w004_warns_about_a_process_local_cache_in_production(settings):
     settings.DEBUG = True
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     assert check_cache() == []
+
+
+# --- W005: SQLite without transactions that take the write lock up front ---------------------
+
+
+# The checks read DATABASES; no connection is opened with these.
+databases_overridden = pytest.mark.filterwarnings("ignore:Overriding setting DATABASES")
+
+
+def sqlite_database(**options) -> dict:
+    database = {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}
+    return {**database, "OPTIONS": options} if options else database
+
+
+@databases_overridden
+@pytest.mark.parametrize("options", [{}, {"transaction_mode": "DEFERRED"}, {"timeout": 20}])
+def test_w005_fires_for_sqlite_without_immediate_transactions(settings, options):
+    settings.DATABASES = {"default": sqlite_database(**options)}
+    messages = check_sqlite()
+    assert ids(messages) == ["mfa_app.W005"]
+    assert isinstance(messages[0], Warning)
+    assert "database is locked" in messages[0].msg
+    assert '"transaction_mode": "IMMEDIATE"' in messages[0].hint
+    assert "mfa_app.W005" in mfa_ids(run_all_checks())
+
+
+@databases_overridden
+@pytest.mark.parametrize("mode", ["IMMEDIATE", "immediate"])
+def test_w005_is_quiet_for_immediate_transactions(settings, mode):
+    settings.DATABASES = {"default": sqlite_database(transaction_mode=mode)}
+    assert check_sqlite() == []
+
+
+@databases_overridden
+def test_w005_is_quiet_for_the_example_sites_sqlite_settings(settings):
+    settings.DATABASES = {"default": example_settings.DATABASES["default"]}
+    assert check_sqlite() == []
+
+
+@databases_overridden
+def test_w005_is_quiet_for_postgresql(settings):
+    settings.DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "x"}}
+    assert check_sqlite() == []

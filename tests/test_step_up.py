@@ -185,9 +185,13 @@ def test_the_step_up_page_needs_a_login(client, db):
 def test_json_requests_get_a_401_naming_the_step_up_page(stale):
     response = stale.get("/step-up-test/api/", HTTP_ACCEPT="application/json")
     assert response.status_code == 401
+    assert response["Cache-Control"] == "no-store"
     assert response.json() == {
-        "status": "MFA_STEP_UP_REQUIRED",
-        "url": step_up_url("/step-up-test/api/"),
+        "error": {
+            "code": "mfa_step_up_required",
+            "message": "Confirm it is you with two-step verification to continue.",
+            "url": step_up_url("/step-up-test/api/"),
+        }
     }
 
 
@@ -264,8 +268,8 @@ def test_a_user_without_the_factor_a_page_needs_is_told_to_add_one(signed_in, de
 def test_json_requests_without_a_usable_factor_are_sent_to_the_security_page(signed_in):
     response = signed_in.get(KEYS_ONLY, HTTP_ACCEPT="application/json")
     assert response.status_code == 403
-    assert response.json()["status"] == "MFA_ENROLLMENT_REQUIRED"
-    assert response.json()["url"] == reverse("mfa_app:security")
+    assert response.json()["error"]["code"] == "mfa_enrollment_required"
+    assert response.json()["error"]["url"] == reverse("mfa_app:security")
 
 
 def test_a_login_without_mfa_is_asked_to_enroll_not_looped(client, db):

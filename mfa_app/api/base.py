@@ -5,12 +5,13 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig
+from django.db.utils import OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
-from .. import errors
+from .. import busy, errors
 from ..flows import manage
 from ..forms import CodeForm
 from ..policy import EffectivePolicy
@@ -60,6 +61,10 @@ class ApiView(View):
             response = self.failed(exc)
         except RequestDataTooBig:
             response = self.failed(InvalidRequest())
+        except OperationalError as exc:
+            if not busy.is_busy(exc):
+                raise
+            response = self.failed(busy.refusal(request))
         if response.status_code == 405:
             response["Allow"] = ", ".join(self._allowed_methods())
         # Every answer is about one user's MFA, and some carry secrets or codes.

@@ -98,6 +98,11 @@ class VerifyView(AnswerView):
         remember = self.flag("remember_device")
         expected = self.opened.challenge_id or step_up.current_challenge_id(request)
         if not same_id(given_id, expected):
+            if self.opened.kind == challenge.STEP_UP and step_up.passed_meanwhile(
+                request, given_id
+            ):
+                # The answer that signed this session in, sent again: the first one won.
+                raise errors.ChallengeAlreadyVerified()
             raise errors.ChallengeNotFound()
         passed = challenge.answer(self.opened, factor_type, answer, remember=remember)
         body: dict[str, Any] = {

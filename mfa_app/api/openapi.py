@@ -36,7 +36,10 @@ ERRORS = {
     409: "Conflict.",
     429: "Too many attempts or sends: wait `Retry-After` seconds (if given).",
     502: "The SMS or email provider did not take the message.",
+    503: "The database was too busy (locked): nothing was done; send it again after "
+    "`Retry-After` seconds.",
 }
+RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds."}}
 UNAUTHENTICATED = (
     "Not signed in (`not_authenticated`), a pending login's status (`MFA_REQUIRED`, "
     "`MFA_ENROLLMENT_REQUIRED`), or a pending login that ended (`challenge_expired`)."
@@ -64,13 +67,12 @@ def operation(
         str(status): _response("Success.", schema) if schema is not None else _response("Done.")
         for status, schema in ok.items()
     }
-    for status, codes in sorted(errors.items()):
+    # Any request may meet a locked database (SQLite under load).
+    for status, codes in sorted({**errors, 503: ["busy"]}.items()):
         listed = ", ".join(f"`{code}`" for code in codes)
         response = _response(f"{ERRORS[status]} Codes: {listed}.", ref("Error"))
-        if status == 429:
-            response["headers"] = {
-                "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds."}
-            }
+        if status in (429, 503):
+            response["headers"] = RETRY_AFTER
         responses[str(status)] = response
     responses["401"] = _response(
         UNAUTHENTICATED,
@@ -367,6 +369,18 @@ def _factor_paths() -> dict[str, Any]:
     }
 
 
+def _openapi_operation() -> dict[str, Any]:
+    """This document: public, so no session and no 401."""
+    op = operation(
+        "This OpenAPI document",
+        {200: {"type": "object", "required": ["openapi", "paths"]}},
+        {},
+    )
+    del op["responses"]["401"]
+    op["security"] = []
+    return op
+
+
 def document() -> dict[str, Any]:
     root = reverse("mfa_app:api:openapi").rsplit("/", 1)[0]
     csrf_header = settings.CSRF_HEADER_NAME.removeprefix("HTTP_").replace("_", "-")
@@ -384,6 +398,7 @@ def document() -> dict[str, Any]:
         **_enroll_paths(),
         **_challenge_paths(),
         **_factor_paths(),
+        "/openapi.json": {"get": _openapi_operation()},
     }
     for item in paths.values():
         for method, op in item.items():

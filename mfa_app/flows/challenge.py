@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth import logout
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
 from .. import errors, login_state, services
-from ..models import FactorModel
+from ..models import Challenge, FactorModel
 from ..policy import EffectivePolicy, policy_for
 from . import signin
 
@@ -92,6 +93,9 @@ def open_pending(request: HttpRequest) -> OpenChallenge | None:
     user = signin.pending_user(request)
     if user is None:
         login_state.drop(request)
+        if was_passed(pending.user_pk, pending.challenge_id):
+            # The same answer sent twice at once: the first one signed the login in.
+            raise errors.ChallengeAlreadyVerified()
         raise errors.ChallengeExpired()
     policy = policy_for(user)
     methods = services.challenge_methods(user, policy)
@@ -101,6 +105,16 @@ def open_pending(request: HttpRequest) -> OpenChallenge | None:
     return OpenChallenge(
         request, SIGN_IN, user, policy, methods, pending.challenge_id, pending.expires_at
     )
+
+
+def was_passed(user: Any, challenge_id: Any) -> bool:
+    """Whether ``challenge_id`` is a challenge of ``user`` (or a user's pk) that was passed."""
+    try:
+        return Challenge.objects.filter(
+            pk=challenge_id, user=user, verified_at__isnull=False
+        ).exists()
+    except (ValidationError, ValueError, TypeError):
+        return False
 
 
 def start(opened: OpenChallenge) -> None:
