@@ -4,9 +4,12 @@ import time
 
 import pytest
 import time_machine
+from django.conf import settings
+from django.shortcuts import resolve_url
 from django.urls import reverse
+from django.utils import timezone
 
-from mfa_app import errors, services
+from mfa_app import errors, login_state, services
 from mfa_app.models import Challenge, MFAEvent
 
 from .conftest import is_logged_in, password_login
@@ -229,3 +232,14 @@ def test_a_right_code_on_a_locked_challenge_does_not_spend_the_code(settings, de
         services.verify_challenge(device.user, challenge.pk, "TOTP", code)
     fresh = services.start_challenge(device.user)
     assert services.verify_challenge(device.user, fresh.pk, "TOTP", code).device == device
+
+
+def test_a_double_submit_that_lost_the_race_leaves_the_winners_session_alone(pending, device):
+    # The other submit of the same answer passed the challenge while this one was on its way.
+    challenge_id = pending.session[login_state.PENDING_KEY]["challenge_id"]
+    Challenge.objects.filter(pk=challenge_id).update(verified_at=timezone.now())
+    response = pending.post(reverse("mfa_app:challenge"), {"code": code_for(device)})
+    assert response.status_code == 302
+    assert response["Location"] == resolve_url(settings.LOGIN_REDIRECT_URL)
+    # No cookie is touched, so the browser keeps the session the winning submit signed in.
+    assert "sessionid" not in response.cookies

@@ -92,10 +92,11 @@ def open_pending(request: HttpRequest) -> OpenChallenge | None:
         return None
     user = signin.pending_user(request)
     if user is None:
-        login_state.drop(request)
         if was_passed(pending.user_pk, pending.challenge_id):
-            # The same answer sent twice at once: the first one signed the login in.
+            # The same answer sent twice at once: the first one signed the browser in, under
+            # a new session key. Dropping this (old) session would delete that cookie.
             raise errors.ChallengeAlreadyVerified()
+        login_state.drop(request)
         raise errors.ChallengeExpired()
     policy = policy_for(user)
     methods = services.challenge_methods(user, policy)
@@ -190,12 +191,17 @@ def answer(opened: OpenChallenge, factor_type: str, code: str, *, remember: bool
 
 
 def end(opened: OpenChallenge, exc: errors.MFAError) -> None:
-    """The challenge is over without success: nobody may keep guessing on this session."""
+    """The challenge is over without success: nobody may keep guessing on this session.
+
+    A challenge already passed is the same answer sent twice: the first one won, and this
+    request leaves the session (and the cookie the winner set) alone.
+    """
+    if isinstance(exc, errors.ChallengeAlreadyVerified):
+        return
     if opened.kind == SIGN_IN:
         login_state.drop(opened.request)
-    elif not isinstance(exc, errors.ChallengeAlreadyVerified):
-        # Whoever holds this session could not prove it is the user: sign in again. (A
-        # challenge already passed is the same answer sent twice: the first one won.)
+    else:
+        # Whoever holds this session could not prove it is the user: sign in again.
         logout(opened.request)
 
 

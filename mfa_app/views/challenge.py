@@ -46,7 +46,7 @@ class ChallengeBase(View):
     def succeeded(self, passed: challenge.Passed) -> HttpResponse:
         raise NotImplementedError
 
-    def ended(self, message: str) -> HttpResponse:
+    def ended(self, exc: errors.MFAError) -> HttpResponse:
         raise NotImplementedError
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -85,7 +85,7 @@ class ChallengeBase(View):
             form.add_error(None, wait_message(exc))
             return self.render(form, status=429)
         except challenge.ENDED as exc:
-            return self.ended(exc.message)
+            return self.ended(exc)
         return self.succeeded(passed)
 
     def resend(self, form: CodeForm | WebAuthnAnswerForm) -> HttpResponse:
@@ -93,7 +93,7 @@ class ChallengeBase(View):
         try:
             challenge.send_code(self.opened, self.method)
         except challenge.ENDED as exc:
-            return self.ended(exc.message)
+            return self.ended(exc)
         except errors.MFAError as exc:
             return self.render(self.make_form(), send_problem=resend_message(exc))
         messages.success(
@@ -130,7 +130,7 @@ class ChallengeBase(View):
             setup = challenge.prepare(self.opened, self.method, send=self.request.method == "GET")
         except challenge.ENDED as exc:
             # Ended by a concurrent request (another tab) since this one started.
-            return self.ended(exc.message)
+            return self.ended(exc)
         if setup.get("send_error"):
             extra.setdefault(
                 "send_problem", resend_message(setup["send_error"], setup.get("retry_after"))
@@ -159,7 +159,7 @@ class ChallengeView(ChallengeBase):
         try:
             opened = challenge.open_pending(request)
         except errors.MFAError as exc:
-            return restart_login(request, exc.message)
+            return self.ended(exc)
         if opened is None:
             target = settings.LOGIN_REDIRECT_URL if request.user.is_authenticated else None
             return HttpResponseRedirect(resolve_url(target or app_settings.login_url))
@@ -174,8 +174,11 @@ class ChallengeView(ChallengeBase):
             return render_recovery_codes(self.request, passed.new_recovery_codes, next_url)
         return HttpResponseRedirect(next_url)
 
-    def ended(self, message: str) -> HttpResponse:
-        return restart_login(self.request, message)
+    def ended(self, exc: errors.MFAError) -> HttpResponse:
+        if isinstance(exc, errors.ChallengeAlreadyVerified):
+            # A second submit of the same answer: the first one signed the browser in.
+            return HttpResponseRedirect(resolve_url(settings.LOGIN_REDIRECT_URL))
+        return restart_login(self.request, exc.message)
 
     def render(self, form: Any, **extra: Any) -> HttpResponse:
         policy = self.opened.policy

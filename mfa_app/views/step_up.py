@@ -38,7 +38,7 @@ class StepUpView(LoginRequiredMixin, ChallengeBase):
         try:
             challenge.start(self.opened)
         except challenge.ENDED as exc:
-            return self.ended(exc.message)
+            return self.ended(exc)
         return None
 
     def next_url(self) -> str:
@@ -65,13 +65,12 @@ class StepUpView(LoginRequiredMixin, ChallengeBase):
             return render_recovery_codes(self.request, passed.new_recovery_codes, self.next_url())
         return HttpResponseRedirect(self.next_url())
 
-    def ended(self, message: str) -> HttpResponse:
-        challenge_id = getattr(getattr(self, "opened", None), "challenge_id", "")
-        if challenge_id and step_up.passed_meanwhile(self.request, challenge_id):
+    def ended(self, exc: errors.MFAError) -> HttpResponse:
+        if isinstance(exc, errors.ChallengeAlreadyVerified):
             # A second submit of the same answer (a double click): the first one won.
             return HttpResponseRedirect(self.next_url())
         # The flow signed the session out: whoever holds it must sign in again.
-        messages.error(self.request, message)
+        messages.error(self.request, exc.message)
         return HttpResponseRedirect(resolve_url(app_settings.login_url))
 
     def unavailable(self) -> HttpResponse:
