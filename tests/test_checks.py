@@ -1,5 +1,9 @@
 """System checks: each misconfiguration is reported with its stable id, and a good one is quiet."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from django.core import checks
 from django.core.checks import Error, Warning
@@ -308,3 +312,28 @@ def test_w005_is_quiet_for_the_example_sites_sqlite_settings(settings):
 def test_w005_is_quiet_for_postgresql(settings):
     settings.DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "x"}}
     assert check_sqlite() == []
+
+
+# --- W006: security notices by email, and the site never said where email goes --------------
+
+
+def manage_check(settings_module: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", f"--settings={settings_module}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parent.parent,
+        check=False,
+    )
+    return result.stdout + result.stderr
+
+
+def test_w006_fires_for_a_fresh_site_that_never_set_where_mail_goes():
+    output = manage_check("tests.settings_fresh_mail")
+    assert "mfa_app.W006" in output
+    assert "EMAIL_BACKEND" in output
+
+
+def test_w006_is_quiet_once_the_site_sets_its_email_backend():
+    assert "mfa_app.W006" not in manage_check("tests.settings")
