@@ -44,7 +44,7 @@ def test_a_remembered_browser_skips_the_challenge_until_it_is_forgotten(page, sh
 
     page.goto("/mfa/security/")
     expect(page.get_by_role("heading", name="Remembered devices")).to_be_visible()
-    expect(page.get_by_text("this browser")).to_be_visible()
+    expect(page.get_by_text("this browser", exact=True)).to_be_visible()
     review_shot(page, "security-devices")
     review_shot(page, "security-devices-360", width=360)
     page.get_by_role("button", name="Forget all devices").click()
