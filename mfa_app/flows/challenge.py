@@ -11,11 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth import logout
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
 from .. import errors, login_state, services
-from ..models import Challenge, FactorModel
+from ..models import FactorModel
 from ..policy import EffectivePolicy, policy_for
 from . import signin
 
@@ -92,7 +91,7 @@ def open_pending(request: HttpRequest) -> OpenChallenge | None:
         return None
     user = signin.pending_user(request)
     if user is None:
-        if was_passed(pending.user_pk, pending.challenge_id):
+        if services.was_passed(pending.user_pk, pending.challenge_id):
             # The same answer sent twice at once: the first one signed the browser in, under
             # a new session key. Dropping this (old) session would delete that cookie.
             raise errors.ChallengeAlreadyVerified()
@@ -106,16 +105,6 @@ def open_pending(request: HttpRequest) -> OpenChallenge | None:
     return OpenChallenge(
         request, SIGN_IN, user, policy, methods, pending.challenge_id, pending.expires_at
     )
-
-
-def was_passed(user: Any, challenge_id: Any) -> bool:
-    """Whether ``challenge_id`` is a challenge of ``user`` (or a user's pk) that was passed."""
-    try:
-        return Challenge.objects.filter(
-            pk=challenge_id, user=user, verified_at__isnull=False
-        ).exists()
-    except (ValidationError, ValueError, TypeError):
-        return False
 
 
 def start(opened: OpenChallenge) -> None:

@@ -16,7 +16,7 @@ from .. import errors, login_state, services
 from ..conf import app_settings
 from ..models import Challenge, FactorType
 from ..policy import EffectivePolicy, policy_for
-from .challenge import STEP_UP, OpenChallenge, was_passed
+from .challenge import STEP_UP, OpenChallenge
 
 NO_FACTOR = _("You have no factor to confirm it is you with: use your password instead.")
 
@@ -66,7 +66,7 @@ def current_challenge_id(request: HttpRequest) -> str | None:
 
 def passed_meanwhile(request: HttpRequest, challenge_id: str) -> bool:
     """Whether ``challenge_id`` was passed (a double submit: the first answer won)."""
-    return was_passed(request.user, challenge_id)
+    return services.was_passed(request.user, challenge_id)
 
 
 def _open_record(request: HttpRequest, user: Any) -> tuple[str, float]:

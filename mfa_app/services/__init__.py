@@ -12,6 +12,7 @@ from .challenges import (
     send_challenge_code,
     start_challenge,
     verify_challenge,
+    was_passed,
 )
 from .decisions import (
     Decision,
@@ -157,5 +158,6 @@ __all__ = [
     "user_state",
     "verify_challenge",
     "verify_passkey_login",
+    "was_passed",
     "webauthn_registration_options",
 ]

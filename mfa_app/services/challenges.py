@@ -101,6 +101,16 @@ def is_pending(user: Any, challenge_id: Any) -> bool:
         return False
 
 
+def was_passed(user: Any, challenge_id: Any) -> bool:
+    """Whether ``challenge_id`` is a challenge of ``user`` (or a user's pk) that was passed."""
+    try:
+        return Challenge.objects.filter(
+            pk=challenge_id, user=user, verified_at__isnull=False
+        ).exists()
+    except (ValidationError, ValueError, TypeError):
+        return False
+
+
 def end_pending_logins(user: Any) -> None:
     """End every unfinished login of ``user``: after a password change or an MFA reset."""
     Challenge.objects.filter(user=user, verified_at__isnull=True).delete()
