@@ -7,6 +7,8 @@ and is not used while the copy is in play.
 """
 
 import json
+import os
+import runpy
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -31,7 +33,20 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 JOIN_TIMEOUT = 30
 WORKERS = 30
-IMMEDIATE = example_settings.DATABASES["default"]["OPTIONS"]
+
+
+def example_sqlite_options() -> dict:
+    """The example site's SQLite ``OPTIONS``, also in a run where it is on PostgreSQL."""
+    saved = os.environ.pop("MFA_DB", None)
+    try:
+        values = runpy.run_path(example_settings.__file__)
+    finally:
+        if saved is not None:
+            os.environ["MFA_DB"] = saved
+    return values["DATABASES"]["default"]["OPTIONS"]
+
+
+IMMEDIATE = example_sqlite_options()
 
 
 @pytest.fixture
