@@ -14,6 +14,7 @@ from django.contrib.auth import logout
 from django.http import HttpRequest
 
 from .. import errors, login_state, services
+from ..factors import get_factor
 from ..models import FactorModel
 from ..policy import EffectivePolicy, policy_for
 from . import signin
@@ -78,6 +79,8 @@ class Passed:
     next_url: str = ""
     new_recovery_codes: list[str] = field(default_factory=list)
     device_remembered: bool = False
+    # Passed with a recovery code: the session is offered to sign the others out.
+    recovered: bool = False
 
 
 def open_pending(request: HttpRequest) -> OpenChallenge | None:
@@ -156,26 +159,26 @@ def answer(opened: OpenChallenge, factor_type: str, code: str, *, remember: bool
             opened.factor_types,
         )
     request, user = opened.request, opened.user
+    next_url, remembered = "", False
     if opened.kind == STEP_UP:
         login_state.step_up_passed(request, verification.factor_type, verification.device)
         services.note_mfa_passed(user, request)
-        if verification.factor_type == services.RECOVERY:
-            login_state.offer_sign_out(request)
-        return Passed(
-            verification.factor_type,
-            verification.device,
-            new_recovery_codes=verification.new_recovery_codes,
-        )
-    next_url = signin.complete(request, user, verification.factor_type, verification.device)
-    remembered = remember and opened.policy.trusted_devices_enabled
-    if remembered:
-        services.remember_device(user, request)
+    else:
+        next_url = signin.complete(request, user, verification.factor_type, verification.device)
+        remembered = remember and opened.policy.trusted_devices_enabled
+        if remembered:
+            services.remember_device(user, request)
+    recovered = get_factor(verification.factor_type).is_fallback
+    if recovered:
+        # A used recovery code may mean a lost factor in someone else's hands (SES-06).
+        login_state.offer_sign_out(request)
     return Passed(
         verification.factor_type,
         verification.device,
         next_url=next_url,
         new_recovery_codes=verification.new_recovery_codes,
         device_remembered=remembered,
+        recovered=recovered,
     )
 
 

@@ -65,9 +65,6 @@ def complete(request: HttpRequest, user: Any, factor_type: str, device: Any = No
     login_state.log_in(request, user, backend, factor_type=factor_type, device=device)
     _record_epoch(request, user)
     services.note_mfa_passed(user, request)
-    if factor_type == services.RECOVERY:
-        # A used recovery code may mean a lost factor in someone else's hands.
-        login_state.offer_sign_out(request)
     return login_state.safe_next(request, pending.next_url if pending else "")
 
 

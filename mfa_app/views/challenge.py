@@ -168,7 +168,7 @@ class ChallengeView(ChallengeBase):
 
     def succeeded(self, passed: challenge.Passed) -> HttpResponse:
         next_url = passed.next_url or resolve_url(settings.LOGIN_REDIRECT_URL)
-        if passed.factor_type == services.RECOVERY:
+        if passed.recovered:
             messages.warning(self.request, SIGN_OUT_OFFER)
         if passed.new_recovery_codes:
             return render_recovery_codes(self.request, passed.new_recovery_codes, next_url)
