@@ -1,6 +1,7 @@
 """One exception family; each error has a stable code and one user-facing message."""
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 MESSAGES = {
     "invalid_code": _("That code is not valid. Check it and try again."),
@@ -28,7 +29,9 @@ MESSAGES = {
     "invalid_name": _("Enter a name of at most %(max_length)s characters."),
     "bypass_reason": _("Give a reason for the bypass."),
     "bypass_until": _("The bypass must end in the future."),
-    "bypass_too_long": _("A bypass lasts at most %(days)d days."),
+    "bypass_too_long": ngettext_lazy(
+        "A bypass lasts at most %(days)d day.", "A bypass lasts at most %(days)d days.", "days"
+    ),
     "bypass_self": _("Nobody can grant a bypass to themselves: ask another staff member."),
     "grace_period_over": _("Two-step verification can no longer be postponed: set it up now."),
     "reauthentication_failed": _("That did not match. Try again."),

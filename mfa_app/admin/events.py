@@ -78,10 +78,14 @@ def decision_table(user: Any, limit: int = 10) -> str:
     )
 
 
-POLICY_ACTIONS = {
-    "created": _("created"),
-    "changed": _("changed"),
-    "deleted": _("deleted"),
+# Whole titles, not "scope" + "action": the verb's form depends on the noun in most languages.
+POLICY_TITLES = {
+    ("tenant", "created"): _("Tenant policy created"),
+    ("tenant", "changed"): _("Tenant policy changed"),
+    ("tenant", "deleted"): _("Tenant policy deleted"),
+    ("app", "created"): _("Application policy created"),
+    ("app", "changed"): _("Application policy changed"),
+    ("app", "deleted"): _("Application policy deleted"),
 }
 
 
@@ -97,9 +101,11 @@ def _shown(value: Any) -> str:
 
 def policy_change_summary(details: dict) -> str:
     """``Tenant policy changed (via admin): requirement OPTIONAL → REQUIRED; ...``."""
-    scope = _("Tenant policy") if details.get("scope") == "tenant" else _("Application policy")
-    action = POLICY_ACTIONS.get(str(details.get("action")), details.get("action", ""))
-    via = details.get("via")
+    scope = "tenant" if details.get("scope") == "tenant" else "app"
+    action = str(details.get("action", ""))
+    title = POLICY_TITLES.get((scope, action), f"{scope} policy {action}")
+    if details.get("via"):
+        title = _("%(title)s (via %(via)s)") % {"title": title, "via": details["via"]}
     changes = details.get("changes") if isinstance(details.get("changes"), dict) else {}
     rows = format_html_join(
         "",
@@ -110,7 +116,7 @@ def policy_change_summary(details: dict) -> str:
             if isinstance(change, dict)
         ),
     )
-    return format_html("{} {}{}<ul>{}</ul>", scope, action, f" (via {via})" if via else "", rows)
+    return format_html("{}<ul>{}</ul>", title, rows)
 
 
 @admin.register(MFAEvent)
@@ -160,7 +166,10 @@ class MFAEventAdmin(admin.ModelAdmin):
         if obj.kind == MFAEvent.Kind.BYPASS_GRANTED:
             until = parse_datetime(str(details.get("until", "")))
             shown = formats.localize(timezone.localtime(until)) if until else "?"
-            return format_html("{} {}: {}", _("until"), shown, details.get("reason", ""))
+            return _("until %(date)s: %(reason)s") % {
+                "date": shown,
+                "reason": details.get("reason", ""),
+            }
         if obj.kind == MFAEvent.Kind.POLICY_CHANGED:
             return policy_change_summary(details)
         if obj.kind == MFAEvent.Kind.DEVICE_REVOKED:

@@ -36,9 +36,12 @@ class BypassForm(forms.Form):
         super().__init__(*args, **kwargs)
         soon = timezone.localtime(clock.now()) + timedelta(days=1)
         self.fields["until"].initial = soon.replace(second=0, microsecond=0)
-        self.fields["until"].help_text = _(
+        self.fields["until"].help_text = ngettext(
+            "At most %(days)d day from now, time zone %(zone)s. The user's factors stay; "
+            "sign-ins need only the password until then.",
             "At most %(days)d days from now, time zone %(zone)s. The user's factors stay; "
-            "sign-ins need only the password until then."
+            "sign-ins need only the password until then.",
+            BYPASS_MAX_DAYS,
         ) % {"days": BYPASS_MAX_DAYS, "zone": timezone.get_current_timezone_name()}
 
     def clean_until(self) -> Any:

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
+from django.utils.translation import gettext
 
 from .. import errors, events, lockout
 from ..models import Challenge, FactorModel
@@ -100,6 +101,15 @@ class Factor:
     typed_answer: ClassVar[bool] = True
     # A typed answer is digits only (the field can ask for a numeric keypad).
     numeric_answer: ClassVar[bool] = True
+
+    @property
+    def add_label(self) -> str:
+        """The security page's button that adds one of these.
+
+        Factors give their own, whole sentence: a label dropped into "Add ..." cannot take the
+        case or gender another language needs.
+        """
+        return gettext("Add: %(factor)s") % {"factor": self.label}
 
     def switch_label(self, method: Any, current: str = "") -> str:
         """The challenge page's link text that switches to ``method`` (from ``current``)."""

@@ -31,6 +31,7 @@ def email_address_for(user: Any) -> str:
 class Email(CodeFactor):
     type = FactorType.EMAIL
     label = _("Email")
+    add_label = _("Add email")
     model = EmailFactor
     destination_field = "email"
     icon = "mail"

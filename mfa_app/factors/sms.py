@@ -28,6 +28,7 @@ MESSAGES = {
 class SMS(CodeFactor):
     type = FactorType.SMS
     label = _("Text message")
+    add_label = _("Add text message")
     model = SMSFactor
     destination_field = "number"
     destination_input = "phone_number"

@@ -61,6 +61,7 @@ class TOTPSetup:
 class TOTP(Factor):
     type = FactorType.TOTP
     label = _("Authenticator app")
+    add_label = _("Add authenticator app")
     model = TOTPFactor
 
     def verify(self, user: Any, code: str) -> TOTPFactor | None:

@@ -231,6 +231,7 @@ def check_registration(user: Any, request: HttpRequest | None, response: str) ->
 class WebAuthn(Factor):
     type = FactorType.WEBAUTHN
     label = _("Security key or passkey")
+    add_label = _("Add security key or passkey")
     model = WebAuthnCredential
 
     def verify(self, user: Any, code: str) -> WebAuthnCredential | None:

@@ -75,5 +75,5 @@ def check_bypass_until(until: datetime) -> None:
     if until <= now:
         raise errors.InvalidBypass(str(errors.MESSAGES["bypass_until"]))
     if until > now + timedelta(days=BYPASS_MAX_DAYS):
-        message = str(errors.MESSAGES["bypass_too_long"]) % {"days": BYPASS_MAX_DAYS}
+        message = str(errors.MESSAGES["bypass_too_long"] % {"days": BYPASS_MAX_DAYS})
         raise errors.InvalidBypass(message, max_days=BYPASS_MAX_DAYS)

@@ -37,7 +37,7 @@ class SecurityView(LoginRequiredMixin, MFAEnabledMixin, View):
             for factor in [factor_for_device(device)]
         ]
         can_add = [
-            {"label": factor.label, "url": reverse(factor.enroll_url_name)}
+            {"label": factor.add_label, "url": reverse(factor.enroll_url_name)}
             for factor in enrollable_factors(request.user, policy)
         ]
         context = {

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils.translation import ngettext
+from django.utils.translation import gettext, ngettext
 
 from ... import services
 from .mfa_status import add_user_arguments, find_user
@@ -80,8 +80,8 @@ class Command(BaseCommand):
 
 def _held(factors: int, codes: int, devices: int) -> tuple[str, str]:
     """What a reset takes away, in words: the factors and codes, the remembered devices."""
-    removed = "{} and {}".format(
-        ngettext("%d factor", "%d factors", factors) % factors,
-        ngettext("%d recovery code", "%d recovery codes", codes) % codes,
-    )
+    removed = gettext("%(factors)s and %(codes)s") % {
+        "factors": ngettext("%d factor", "%d factors", factors) % factors,
+        "codes": ngettext("%d recovery code", "%d recovery codes", codes) % codes,
+    }
     return removed, ngettext("%d remembered device", "%d remembered devices", devices) % devices
