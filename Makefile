@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test test-default test-custom-user lint format clean
+.PHONY: demo test test-default test-custom-user lint format clean messages
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,16 @@ lint: $(INSTALLED)
 format: $(INSTALLED)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# The catalogs in mfa_app/locale: update every shipped locale from the code's strings, then
+# compile the .mo files (committed: the wheel ships them). tests/test_locale.py runs the same
+# makemessages (it reads MAKEMESSAGES_OPTIONS here) and fails when it would change a catalog.
+# A new language: `cd mfa_app && ../$(BIN)/python -m django makemessages -l xx`, translate,
+# then `make messages` (docs/translations.md).
+MAKEMESSAGES_OPTIONS := --all
+messages: $(INSTALLED)
+	cd mfa_app && ../$(BIN)/python -m django makemessages $(MAKEMESSAGES_OPTIONS)
+	cd mfa_app && ../$(BIN)/python -m django compilemessages
 
 clean:
 	rm -rf $(VENV) db.sqlite3 .pytest_cache .ruff_cache
