@@ -118,9 +118,7 @@ def test_an_emailed_code_to_an_arabic_reader_is_right_to_left_with_the_code_left
     assert re.search(r'dir="ltr">\d{6}</p>', html)
 
 
-def test_the_user_language_setting_decides_over_the_request(
-    client, allow_codes, texts, settings
-):
+def test_the_user_language_setting_decides_over_the_request(client, allow_codes, texts, settings):
     settings.MFA_USER_LANGUAGE = "tests.test_user_language.french"
     phone = SMSFactorFactory()
     password_login(speaking(client, "de"), phone.user)
@@ -132,9 +130,7 @@ def test_the_user_language_setting_decides_over_the_request(
 
 
 @time_machine.travel(MARCH_14)
-def test_a_security_email_is_in_the_language_and_date_format_of_the_request(
-    client, db, committed
-):
+def test_a_security_email_is_in_the_language_and_date_format_of_the_request(client, db, committed):
     totp = TOTPFactorFactory()
     sign_in_with_mfa(speaking(client, "de"), totp.user)
     email = add_an_app(client, committed)
