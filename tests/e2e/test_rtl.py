@@ -44,9 +44,7 @@ def sign_in_with_password(page, user) -> None:
     page.locator('input[name="password"]').press("Enter")
 
 
-def test_the_mfa_pages_in_arabic_run_right_to_left_with_codes_left_to_right(
-    page, shot, app_policy
-):
+def test_the_mfa_pages_in_arabic_run_right_to_left_with_codes_left_to_right(page, shot, app_policy):
     user = UserFactory()
     page.goto("/")
     page.locator("#site-language").select_option(ARABIC)
