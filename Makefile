@@ -20,12 +20,13 @@ demo: $(INSTALLED)
 # The suite runs twice: with Django's User, then with a custom user model
 # (UUID primary key, email as the username field). The second run leaves out the two
 # property-based files (hypothesis over every form input; schemathesis over the API's
-# document), whose inputs do not depend on the user model, and the Chromium pages, which the
-# first run drove (the user model is behind the same services the other tests cover).
+# document), whose inputs do not depend on the user model, the Chromium pages, which the
+# first run drove (the user model is behind the same services the other tests cover), and the
+# package and translation tests, which have no user model.
 test: $(INSTALLED)
 	$(BIN)/python -m pytest
-	MFA_TEST_CUSTOM_USER=1 $(BIN)/python -m pytest -m "not e2e" \
-		--ignore=tests/test_fuzz.py --ignore=tests/test_api_schema.py
+	MFA_TEST_CUSTOM_USER=1 $(BIN)/python -m pytest -m "not e2e and not package" \
+		--ignore=tests/test_fuzz.py --ignore=tests/test_api_schema.py --ignore=tests/test_locale.py
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
