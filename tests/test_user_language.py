@@ -20,7 +20,7 @@ from django.utils import translation
 from mfa_app import languages
 from mfa_app.senders.base import BaseSMSBackend
 
-from .conftest import password_login, sign_in_with_mfa
+from .conftest import is_logged_in, password_login, sign_in_with_mfa
 from .factories import EmailFactorFactory, SMSFactorFactory, TOTPFactorFactory
 
 CHALLENGE = reverse("mfa_app:challenge")
@@ -220,3 +220,27 @@ def test_a_callable_or_none_passes_the_check(settings):
     for value in (None, french, "tests.test_user_language.french"):
         settings.MFA_USER_LANGUAGE = value
         assert languages.check_user_language() == []
+
+
+# --- the example site's language switch ------------------------------------------------------
+
+
+def test_a_pending_login_may_switch_language_and_nothing_more(client, totp_user):
+    password_login(client, totp_user)
+    response = client.post(reverse("set_language"), {"language": "ar", "next": CHALLENGE})
+    assert response.status_code == 302
+    assert response.url == CHALLENGE
+    assert client.cookies[settings.LANGUAGE_COOKIE_NAME].value == "ar"
+    page = client.get(CHALLENGE)
+    assert '<html lang="ar" dir="rtl">' in page.content.decode()
+    assert not is_logged_in(client)
+    # Still pending: any other page sends it back to the challenge.
+    assert client.get(reverse("private")).url.startswith(CHALLENGE)
+
+
+def test_the_language_switch_does_not_redirect_off_the_site(client, db):
+    response = client.post(
+        reverse("set_language"), {"language": "de", "next": "https://attacker.example/"}
+    )
+    assert response.status_code == 302
+    assert "attacker.example" not in response.url
