@@ -2,7 +2,8 @@
 
 ``MFA_USER_LANGUAGE`` (a callable or its dotted path, ``(user, request) -> code or None``)
 decides; without it, or when it returns nothing, the language active when the event happens,
-which during a request is the request's (``LocaleMiddleware``). It is taken at that moment and
+which during a request is the request's (``LocaleMiddleware``), when that request is the
+user's own. It is taken at that moment and
 stored with a queued email, so a task that sends it later, in another process or language,
 still writes it in the user's.
 """
@@ -22,10 +23,17 @@ def _hook() -> Any:
     return import_string(hook) if isinstance(hook, str) else hook
 
 
-def language_for(user: Any, request: Any = None) -> str:
-    """The supported language (one of ``LANGUAGES``) to write to ``user`` in, now."""
+def language_for(user: Any, request: Any = None, *, from_request: bool = True) -> str:
+    """The supported language (one of ``LANGUAGES``) to write to ``user`` in, now.
+
+    ``from_request=False``: the request is not the user's own (a staff member's, or a sign-in
+    that only got past the password), so without an answer from ``MFA_USER_LANGUAGE`` it is the
+    site's ``LANGUAGE_CODE``, not a language someone else chose.
+    """
     hook = _hook()
-    chosen = (hook(user, request) if hook else None) or translation.get_language()
+    chosen = hook(user, request) if hook else None
+    if not chosen and from_request:
+        chosen = translation.get_language()
     # A profile may hold a language the site no longer offers: the site's own, then.
     for language in (chosen, settings.LANGUAGE_CODE):
         try:

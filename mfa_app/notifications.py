@@ -59,6 +59,9 @@ KINDS = {
 }
 # Kinds whose request is a staff member's: their IP and browser are theirs, no help to the user.
 DONE_BY_STAFF = ("mfa_reset", "bypass_granted")
+# Kinds whose request is not the user's: staff's, or a sign-in that got only past the password,
+# whose sender could pick a language the user cannot read. They use the site's language.
+NOT_THE_USERS_REQUEST = (*DONE_BY_STAFF, "sign_in_failed")
 TEMPLATE_DIR = "mfa_app/email/notifications/"
 
 
@@ -292,7 +295,7 @@ def queued_notification(event: MFAEvent, user: Any, request: Any = None) -> dict
         "kind": kind,
         "recipients": list(recipients),
         "site": site_context(user, request),
-        "language": language_for(user, request),
+        "language": language_for(user, request, from_request=kind not in NOT_THE_USERS_REQUEST),
     }
 
 

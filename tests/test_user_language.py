@@ -21,7 +21,7 @@ from mfa_app import languages
 from mfa_app.senders.base import BaseSMSBackend
 
 from .conftest import is_logged_in, password_login, sign_in_with_mfa
-from .factories import EmailFactorFactory, SMSFactorFactory, TOTPFactorFactory
+from .factories import EmailFactorFactory, SMSFactorFactory, StaffFactory, TOTPFactorFactory
 
 CHALLENGE = reverse("mfa_app:challenge")
 ENROLL_TOTP = reverse("mfa_app:enroll_totp")
@@ -182,6 +182,46 @@ def test_a_staff_command_writes_in_the_sites_language(db, committed, settings):
     # LANGUAGE_CODE is "en-us"; LANGUAGES offers "en".
     assert '<html lang="en"' in html_of(email)
     assert DATES["en"] in email.body
+
+
+@time_machine.travel(MARCH_14)
+def test_a_failed_sign_in_warns_in_the_sites_language_not_the_one_the_guesser_chose(
+    client, db, committed
+):
+    # Whoever got past the password picks the request's language: the warning must stay
+    # readable to the user.
+    totp = TOTPFactorFactory()
+    password_login(speaking(client, "ar"), totp.user)
+    with committed():
+        client.post(CHALLENGE, {"factor": "TOTP", "code": "000000"})
+    email = mail.outbox[-1]
+    assert '<html lang="en" dir="ltr">' in html_of(email)
+    assert DATES["en"] in email.body
+
+
+@time_machine.travel(MARCH_14)
+def test_a_staff_reset_is_not_in_the_staff_members_language(client, db, committed, settings):
+    totp = TOTPFactorFactory()
+    staff = StaffFactory()
+    sign_in_with_mfa(speaking(client, "de"), staff)
+    model = type(totp.user)._meta
+    with committed():
+        client.post(
+            reverse(f"admin:{model.app_label}_{model.model_name}_changelist"),
+            {"action": "mfa_reset", "_selected_action": [str(totp.user.pk)]},
+        )
+    email = mail.outbox[-1]
+    assert email.to == [totp.user.email]
+    assert '<html lang="en"' in html_of(email)
+    # The site's own choice for the user still applies.
+    settings.MFA_USER_LANGUAGE = "tests.test_user_language.french"
+    TOTPFactorFactory(user=totp.user)
+    with committed():
+        client.post(
+            reverse(f"admin:{model.app_label}_{model.model_name}_changelist"),
+            {"action": "mfa_reset", "_selected_action": [str(totp.user.pk)]},
+        )
+    assert '<html lang="fr"' in html_of(mail.outbox[-1])
 
 
 # --- the setting ---------------------------------------------------------------------------
