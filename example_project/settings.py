@@ -29,6 +29,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language from the set_language cookie, else the browser's Accept-Language.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -86,6 +88,24 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
+# English and the languages mfa_app ships (the switcher in base.html offers them).
+LANGUAGES = [
+    ("en", "English"),
+    ("ar", "العربية"),
+    ("de", "Deutsch"),
+    ("es", "Español"),
+    ("fr", "Français"),
+    ("he", "עברית"),
+    ("it", "Italiano"),
+    ("ja", "日本語"),
+    ("ko", "한국어"),
+    ("nl", "Nederlands"),
+    ("pl", "Polski"),
+    ("pt-br", "Português (Brasil)"),
+    ("tr", "Türkçe"),
+    ("uk", "Українська"),
+    ("zh-hans", "简体中文"),
+]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -105,6 +125,8 @@ SESSION_COOKIE_HTTPONLY = True
 # mfa_app: the example's own organisations are the tenants.
 MFA_TENANT_MODEL = "accounts.Organization"
 MFA_TENANT_RESOLVER = "example_project.accounts.tenants.organization_for"
+# Switching language (it only sets a cookie) stays open while a login waits for its challenge.
+MFA_PENDING_ALLOWED_URL_NAMES = ["set_language"]
 
 # Text messages: printed to the console here. In production, Twilio:
 #   MFA_SMS_BACKEND = "mfa_app.senders.twilio.TwilioBackend"

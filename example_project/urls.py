@@ -41,5 +41,6 @@ urlpatterns = [
     path("app/", views.self_hosted, name="self_hosted"),
     path("accounts/api/login/", views.api_login, name="api_login"),
     path("mfa/", include("mfa_app.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

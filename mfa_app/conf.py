@@ -121,6 +121,10 @@ DEFAULTS: dict[str, Any] = {
     # ``send_notification`` task, on the default task backend); replace it to use the site's
     # own mailer.
     "NOTIFICATION_SENDER": "mfa_app.notifications.send_by_email",
+    # The language of a user's security emails and codes (email, SMS): a callable or its dotted
+    # path, ``(user, request) -> language code or None``. ``None`` (or a ``None`` answer): the
+    # language active when the event happens, the request's; stored with a queued email.
+    "USER_LANGUAGE": None,
     # How a user reaches the site's support when it wasn't them: an address, a URL, a phone.
     "SUPPORT_CONTACT": "",
     # Webhooks: seconds to wait on a receiver (connecting, then each read), the seconds

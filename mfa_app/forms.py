@@ -12,7 +12,13 @@ class CodeForm(forms.Form):
         label=_("Code"),
         max_length=64,
         widget=forms.TextInput(
-            attrs={"autocomplete": "one-time-code", "autofocus": True, "spellcheck": "false"}
+            attrs={
+                "autocomplete": "one-time-code",
+                "autofocus": True,
+                "spellcheck": "false",
+                # Digits and recovery codes read left to right, in Arabic or Hebrew too.
+                "dir": "ltr",
+            }
         ),
     )
 
@@ -38,7 +44,9 @@ class ReauthenticateForm(forms.Form):
         label=_("Or a code from your authenticator app"),
         required=False,
         max_length=64,
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "dir": "ltr"}
+        ),
     )
 
     def clean(self) -> dict:
@@ -58,7 +66,7 @@ class PhoneNumberForm(forms.Form):
         label=_("Mobile number"),
         help_text=_("Include the country code if the number is not local, e.g. +44 7911 123456."),
         widget=forms.TextInput(
-            attrs={"autocomplete": "tel", "inputmode": "tel", "autofocus": True}
+            attrs={"autocomplete": "tel", "inputmode": "tel", "autofocus": True, "dir": "ltr"}
         ),
     )
 

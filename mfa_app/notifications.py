@@ -38,6 +38,7 @@ from . import clock, errors, throttle
 from .conf import DEFAULTS, app_settings
 from .factors import get_factor
 from .factors.email import email_address_for
+from .languages import language_for
 from .models import EmailFactor, MFAEvent
 from .policy import policy_for
 from .services.status import CHALLENGE
@@ -58,6 +59,9 @@ KINDS = {
 }
 # Kinds whose request is a staff member's: their IP and browser are theirs, no help to the user.
 DONE_BY_STAFF = ("mfa_reset", "bypass_granted")
+# Kinds whose request is not the user's: staff's, or a sign-in that got only past the password,
+# whose sender could pick a language the user cannot read. They use the site's language.
+NOT_THE_USERS_REQUEST = (*DONE_BY_STAFF, "sign_in_failed")
 TEMPLATE_DIR = "mfa_app/email/notifications/"
 
 
@@ -75,7 +79,8 @@ class Notification:
 
     ``kind`` names the templates (``<kind>_subject.txt``, ``<kind>.txt`` and ``<kind>.html``
     in ``mfa_app/email/notifications/``); ``context`` holds what they show. They render in
-    the active language and time zone (the site's, unless the sender changes them).
+    the active language, the user's (``MFA_USER_LANGUAGE``, taken when the event happened),
+    and the site's time zone, unless the sender changes them.
     """
 
     kind: str
@@ -273,7 +278,8 @@ def queued_notification(event: MFAEvent, user: Any, request: Any = None) -> dict
 
     ``None`` when the kind sends none, is switched off, or there is nobody to tell. Only JSON
     (a task queue stores it): the event's id, the kind, the addresses found now (a removed
-    factor's is gone later) and the site's name and address (from the request).
+    factor's is gone later), the site's name and address (from the request) and the user's
+    language now (the task runs later, in whatever language its worker has).
     """
     kind = KINDS.get(event.kind)
     if kind is None or not is_enabled(kind):
@@ -289,6 +295,7 @@ def queued_notification(event: MFAEvent, user: Any, request: Any = None) -> dict
         "kind": kind,
         "recipients": list(recipients),
         "site": site_context(user, request),
+        "language": language_for(user, request, from_request=kind not in NOT_THE_USERS_REQUEST),
     }
 
 
@@ -301,8 +308,13 @@ def build(event_id: int, kind: str, recipients: list[str], site: dict) -> Notifi
     return Notification(kind, event.user, tuple(recipients), context)
 
 
-def deliver(event_id: int, kind: str, recipients: list[str], site: dict) -> bool:
+def deliver(
+    event_id: int, kind: str, recipients: list[str], site: dict, language: str | None = None
+) -> bool:
     """Send a queued notification through ``MFA_NOTIFICATION_SENDER``; never raises.
+
+    ``language``: the one taken when the event happened (``None``, from a task queued before
+    it was stored: the site's ``LANGUAGE_CODE``).
 
     A failure is logged (rarely, see ``report_failure``) and the email is dropped: a security
     notice sent hours late, after the mail server is back, would mislead more than inform.
@@ -314,7 +326,7 @@ def deliver(event_id: int, kind: str, recipients: list[str], site: dict) -> bool
         sender = app_settings.NOTIFICATION_SENDER
         sender = import_string(sender) if isinstance(sender, str) else sender
         with (
-            translation.override(settings.LANGUAGE_CODE),
+            translation.override(language or settings.LANGUAGE_CODE),
             timezone.override(timezone.get_default_timezone()),
         ):
             sender(notification)

@@ -65,13 +65,15 @@ def enqueue_delivery(delivery_id: uuid.UUID | str, run_after: datetime | None = 
 
 
 @task()
-def send_notification(event_id: int, kind: str, recipients: list[str], site: dict) -> bool:
+def send_notification(
+    event_id: int, kind: str, recipients: list[str], site: dict, language: str | None = None
+) -> bool:
     """Send one security email (``notifications.deliver``); whether it was sent.
 
     Never raises: a failure is logged by ``notifications`` (rarely), and a raised exception
     would only add the task framework's traceback for each email.
     """
-    return notifications.deliver(event_id, kind, recipients, site)
+    return notifications.deliver(event_id, kind, recipients, site, language)
 
 
 def enqueue_notification(queued: dict) -> bool:

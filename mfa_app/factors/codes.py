@@ -12,12 +12,14 @@ from typing import Any, ClassVar
 
 from django.db import transaction
 from django.db.models import F, QuerySet
+from django.utils import translation
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from .. import clock, errors, events, lockout, throttle
 from ..client_ip import client_ip
 from ..conf import app_settings
+from ..languages import language_for
 from ..masking import mask_destination
 from ..models import Challenge, FactorModel, MFAEvent, SentCode
 from ..policy import policy_for
@@ -128,7 +130,9 @@ class CodeFactor(Factor):
         throttle.hit(limits)
         code = generate_code()
         try:
-            self.deliver(user, destination, code, request)
+            # In the user's language (MFA_USER_LANGUAGE), not necessarily the page's.
+            with translation.override(language_for(user, request)):
+                self.deliver(user, destination, code, request)
         except errors.MFAError:
             throttle.refund(limits)
             raise

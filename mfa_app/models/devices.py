@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils import formats
 from django.utils.translation import gettext_lazy as _
 
 
@@ -54,7 +55,7 @@ class LoginRecord(models.Model):
         indexes = [models.Index(fields=["user", "device_digest"])]
 
     def __str__(self) -> str:
-        return f"{self.network} {self.created_at:%Y-%m-%d}"
+        return f"{self.network} {formats.date_format(self.created_at, 'SHORT_DATE_FORMAT')}"
 
 
 class UserState(models.Model):
