@@ -40,12 +40,13 @@ format: $(INSTALLED)
 # The catalogs in mfa_app/locale: update every shipped locale from the code's strings, then
 # compile the .mo files (committed: the wheel ships them). tests/test_locale.py runs the same
 # makemessages (it reads MAKEMESSAGES_OPTIONS here) and fails when it would change a catalog.
-# A new language: `cd mfa_app && ../$(BIN)/python -m django makemessages -l xx`, translate,
+# A new language: `cd mfa_app && ../.venv/bin/python -m django makemessages -l xx`, translate,
 # then `make messages` (docs/translations.md).
 MAKEMESSAGES_OPTIONS := --all
 messages: $(INSTALLED)
-	cd mfa_app && ../$(BIN)/python -m django makemessages $(MAKEMESSAGES_OPTIONS)
-	cd mfa_app && ../$(BIN)/python -m django compilemessages
+	cd mfa_app && env -u DJANGO_SETTINGS_MODULE $(abspath $(BIN))/python -m django \
+		makemessages $(MAKEMESSAGES_OPTIONS)
+	cd mfa_app && env -u DJANGO_SETTINGS_MODULE $(abspath $(BIN))/python -m django compilemessages
 
 clean:
 	rm -rf $(VENV) db.sqlite3 .pytest_cache .ruff_cache

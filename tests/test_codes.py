@@ -483,7 +483,7 @@ def test_the_challenge_starts_with_the_primary_factor_and_offers_the_others(clie
     password_login(client, totp.user)
     page = text(client.get(CHALLENGE))
     assert sent_prompt("***-***-2671") in page
-    assert f"Email a code to {address.masked_destination}" in page
+    assert f'Email a code to <bdi dir="ltr">{address.masked_destination}</bdi>' in page
     assert "Use your authenticator app" in page
     assert f"SMS&amp;device={phone.pk}" not in page.split("mfa-switch")[1]
     # The authenticator app still answers, without a text being needed.

@@ -360,11 +360,12 @@ def test_the_challenge_pages_link_texts_are_the_factors():
     assert totp.switch_label(one_for_all, recovery.type) == "Use a one-time code"
     webauthn = get_factor(FactorType.WEBAUTHN)
     assert webauthn.switch_label(one_for_all) == "Use your security key or passkey"
+    # The masked destination is a left-to-right island (right-to-left pages).
     assert get_factor(FactorType.SMS).switch_label(phone) == (
-        f"Text a code to {phone.device.masked_destination}"
+        f'Text a code to <bdi dir="ltr">{phone.device.masked_destination}</bdi>'
     )
     assert get_factor(FactorType.EMAIL).switch_label(address) == (
-        f"Email a code to {address.device.masked_destination}"
+        f'Email a code to <bdi dir="ltr">{address.device.masked_destination}</bdi>'
     )
     assert recovery.switch_label(one_for_all) == "Use a recovery code"
 

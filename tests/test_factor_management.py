@@ -124,7 +124,7 @@ def test_the_challenge_starts_with_the_new_primary(client, totp, phone, address)
     page = client.get(CHALLENGE).content.decode()
     assert sent_prompt("***-***-2671") in page
     assert "Use your authenticator app" in page
-    assert f"Email a code to {address.masked_destination}" in page
+    assert f'Email a code to <bdi dir="ltr">{address.masked_destination}</bdi>' in page
 
 
 def test_setting_primary_only_by_post_with_csrf(signed_in, csrf_client, totp, phone):

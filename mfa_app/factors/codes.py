@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import translation
 from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from .. import clock, errors, events, lockout, throttle
@@ -95,6 +96,17 @@ class CodeFactor(Factor):
 
     def destination(self, device: FactorModel) -> str:
         return str(getattr(device, self.destination_field))
+
+    def _switch_label(self, words: str, device: FactorModel) -> str:
+        """``words`` ("Text a code to %(to)s"), the masked destination as a left-to-right island.
+
+        In Arabic or Hebrew words, ``***-***-1234`` would otherwise be reordered as right to
+        left. The words are escaped, as the template would have; the label is HTML.
+        """
+        before, _to, after = words.partition("%(to)s")
+        return format_html(
+            '{}<bdi dir="ltr">{}</bdi>{}', before, self.masked_destination(device), after
+        )
 
     def verify(self, user: Any, code: str) -> FactorModel | None:
         # A sent code only answers the sign-in or the enrollment it was sent for.

@@ -42,7 +42,7 @@ class Email(CodeFactor):
     policy_name = FactorType.EMAIL
 
     def switch_label(self, method: Any, current: str = "") -> str:
-        return gettext("Email a code to %(to)s") % {"to": self.masked_destination(method.device)}
+        return self._switch_label(gettext("Email a code to %(to)s"), method.device)
 
     def can_enroll(self, user: Any) -> bool:
         """Only with an address, and only once: the account has a single address."""

@@ -40,7 +40,7 @@ class SMS(CodeFactor):
     policy_name = FactorType.SMS
 
     def switch_label(self, method: Any, current: str = "") -> str:
-        return gettext("Text a code to %(to)s") % {"to": self.masked_destination(method.device)}
+        return self._switch_label(gettext("Text a code to %(to)s"), method.device)
 
     def destination(self, device: SMSFactor) -> str:
         return device.number.as_e164
