@@ -49,6 +49,9 @@ SIGN_OUT_OFFER_SECONDS = 3600
 CHALLENGE = "challenge"
 ENROLL = "enroll"
 _COMPLETING = "_mfa_completing"
+# A pending login carried by the request itself rather than by a session: a token client's
+# signed challenge token (mfa_app.contrib.rest_framework) names it on every request.
+_CARRIED = "_mfa_carried_pending"
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,9 @@ def safe_next(request: HttpRequest, url: str | None) -> str:
 
 
 def get_pending(request: HttpRequest) -> PendingLogin | None:
+    carried_pending = getattr(request, _CARRIED, None)
+    if carried_pending is not None:
+        return carried_pending
     session = getattr(request, "session", None)
     data = session.get(PENDING_KEY) if session is not None else None
     if not isinstance(data, dict):
@@ -102,6 +108,20 @@ def start_pending(request: HttpRequest, pending: PendingLogin) -> None:
         session.pop(key, None)
     session[PENDING_KEY] = asdict(pending)
     request.user = AnonymousUser()
+
+
+def carry_pending(request: HttpRequest, pending: PendingLogin) -> None:
+    """Let this request answer ``pending`` without a session (a token client's challenge).
+
+    The flows read it like a session's pending login; ending it touches no session, and its
+    server-side record (the challenge row) is what makes it single use.
+    """
+    setattr(request, _CARRIED, pending)
+
+
+def carried(request: HttpRequest) -> bool:
+    """Whether this request's pending login is carried by the request, not by a session."""
+    return getattr(request, _CARRIED, None) is not None
 
 
 def completing(request: HttpRequest) -> bool:
@@ -140,6 +160,11 @@ def authenticated_at(request: HttpRequest) -> float | None:
 
 def drop(request: HttpRequest) -> None:
     """Forget the pending login entirely, server side included."""
+    if carried(request):
+        # A token client's: a session the request may also have is not this login's.
+        delattr(request, _CARRIED)
+        request.user = AnonymousUser()
+        return
     request.session.flush()
     request.user = AnonymousUser()
 
