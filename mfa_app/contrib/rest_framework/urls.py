@@ -5,7 +5,7 @@
 
 from django.urls import path
 
-from . import views
+from . import openapi, views
 
 app_name = "mfa_token"
 
@@ -15,4 +15,5 @@ urlpatterns = [
     path("challenge/", views.ChallengeView.as_view(), name="challenge"),
     path("challenge/verify/", views.VerifyView.as_view(), name="verify"),
     path("challenge/cancel/", views.CancelView.as_view(), name="cancel"),
+    path("openapi.json", openapi.OpenAPIView.as_view(), name="openapi"),
 ]
