@@ -117,6 +117,8 @@ def carry_pending(request: HttpRequest, pending: PendingLogin) -> None:
     server-side record (the challenge row) is what makes it single use.
     """
     setattr(request, _CARRIED, pending)
+    # It acts for the pending login alone, whoever a cookie session may have signed in.
+    request.user = AnonymousUser()
 
 
 def carried(request: HttpRequest) -> bool:

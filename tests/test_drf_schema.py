@@ -9,60 +9,53 @@ documented (status, content type, headers, body schema) and none a 5xx.
 import pytest
 import schemathesis
 from django.contrib.auth import get_user_model
+from django.test import RequestFactory
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
 from mfa_app import lockout
-from mfa_app.contrib.rest_framework import challenge_tokens
+from mfa_app.contrib.rest_framework import challenge_tokens, state
+from mfa_app.contrib.rest_framework.openapi import paths
 from mfa_app.flows import signin
-from mfa_app.models import TOTPFactor
 
 from .factories import PASSWORD, TOTPFactorFactory, UserFactory
+from .test_api import set_requirement
 from .test_api_schema import CHECKS
 
 pytestmark = pytest.mark.urls("tests.drf_urls")
 
-OPERATIONS = [
-    ("POST", path)
-    for path in (
-        "/token/",
-        "/auth-token/",
-        "/challenge/",
-        "/challenge/verify/",
-        "/challenge/cancel/",
-    )
-]
+OPERATIONS = [("POST", path) for path in paths()]
 
 
 @pytest.fixture
 def account(allow_codes, settings):
     settings.MFA_IP_ATTEMPTS_PER_HOUR = 1_000_000
     settings.MFA_IP_SENDS_PER_DAY = 1_000_000
+    # Users without a factor must enroll (the enrollment steps), within a grace period.
+    set_requirement("REQUIRED", grace_period_days=3)
     user = UserFactory()
     TOTPFactorFactory(user=user)
     return user
 
 
 def fresh_challenge_token(user) -> str:
-    """The challenge token of a new password sign-in of ``user`` (who has an app)."""
-    if not TOTPFactor.objects.filter(user=user).exists():
-        TOTPFactorFactory(user=user)
+    """The challenge token of a new password sign-in of ``user``."""
     lockout.unlock(user)
-    from django.test import RequestFactory
-
     request = RequestFactory().post("/api/auth/token/")
     pending = signin.begin_token_login(request, user, "django.contrib.auth.backends.ModelBackend")
-    return challenge_tokens.issue(pending, challenge_tokens.JWT)
+    return challenge_tokens.issue(pending, challenge_tokens.JWT, state.new())
 
 
-def make_real(case, user) -> None:
+def make_real(case, user, path: str) -> None:
     body = case.body
     if not isinstance(body, dict):
         return
     if isinstance(body.get("challenge_token"), str):
-        body["challenge_token"] = fresh_challenge_token(user)
+        # The enrollment steps get a user who must enroll; the challenge's, one with an app.
+        who = UserFactory() if path.startswith("/enroll/") else user
+        body["challenge_token"] = fresh_challenge_token(who)
     if isinstance(body.get("username"), str):
         body["username"] = getattr(user, get_user_model().USERNAME_FIELD)
         if isinstance(body.get("password"), str) and len(body["password"]) % 2 == 0:
@@ -88,7 +81,7 @@ def test_every_token_answer_matches_the_openapi_document(live_server, account, m
         suppress_health_check=list(HealthCheck),
     )
     def answers_as_documented(case):
-        make_real(case, account)
+        make_real(case, account, path)
         case.call_and_validate(base_url=base_url, checks=CHECKS)
 
     answers_as_documented()

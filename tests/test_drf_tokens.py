@@ -197,8 +197,9 @@ def test_a_challenge_token_is_refused_after_ten_minutes(totp):
 
 def test_a_challenge_token_is_refused_for_another_user(totp):
     other = TOTPFactorFactory()
-    pending, kind = challenge_tokens.read(challenge_token_of(totp.user))
-    others_pending, _kind = challenge_tokens.read(challenge_token_of(other.user))
+    carried = challenge_tokens.read(challenge_token_of(totp.user))
+    pending, kind = carried.pending, carried.kind
+    others_pending = challenge_tokens.read(challenge_token_of(other.user)).pending
     # A validly signed token naming the other user with this user's challenge (and the
     # other way round) passes neither: the challenge row belongs to one user.
     for user_pk, challenge_id, device in (

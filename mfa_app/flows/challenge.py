@@ -21,8 +21,8 @@ from . import signin
 
 SIGN_IN = "sign_in"
 STEP_UP = "step_up"
-# A sign-in with no session: a token client's, carried by its challenge token. Passing it signs
-# no session in; the caller (mfa_app.contrib.rest_framework) issues the client's tokens.
+# A sign-in with no session: a token client's, carried by its challenge token
+# (mfa_app.contrib.rest_framework). Passing or ending it touches no session.
 TOKEN = "token"  # noqa: S105 (a kind of challenge)
 # Errors after which the challenge is over: no answer can pass it any more.
 ENDED = (errors.LockedOut, errors.ChallengeExpired, errors.ChallengeAlreadyVerified)
@@ -168,10 +168,7 @@ def answer(opened: OpenChallenge, factor_type: str, code: str, *, remember: bool
         login_state.step_up_passed(request, verification.factor_type, verification.device)
         services.note_mfa_passed(user, request)
     else:
-        if opened.kind == TOKEN:
-            services.note_mfa_passed(user, request)
-        else:
-            next_url = signin.complete(request, user, verification.factor_type, verification.device)
+        next_url = signin.complete(request, user, verification.factor_type, verification.device)
         remembered = remember and opened.policy.trusted_devices_enabled
         if remembered:
             services.remember_device(user, request)

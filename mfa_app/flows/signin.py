@@ -92,6 +92,10 @@ def _open_pending(
 
 def complete(request: HttpRequest, user: Any, factor_type: str, device: Any = None) -> str:
     """Log the pending user in for real and return the safe URL to continue to."""
+    if login_state.carried(request):
+        # A token client's: no session to sign in; the caller issues the client's tokens.
+        services.note_mfa_passed(user, request)
+        return ""
     pending = login_state.get_pending(request)
     backend = pending.backend if pending else None
     login_state.log_in(request, user, backend, factor_type=factor_type, device=device)
@@ -116,6 +120,12 @@ def complete_passkey(request: HttpRequest, user: Any, device: Any) -> None:
 
 def complete_without_mfa(request: HttpRequest, user: Any) -> str:
     """Log a pending user in who may postpone enrollment (grace period); return where to go."""
+    if login_state.carried(request):
+        # Spent: the client's challenge token cannot postpone (and get tokens) again.
+        pending = login_state.get_pending(request)
+        services.end_pending_login(user, pending.challenge_id)
+        risk.record_login(user, request)
+        return ""
     pending = login_state.get_pending(request)
     login_state.log_in(request, user, pending.backend if pending else None)
     _record_epoch(request, user)

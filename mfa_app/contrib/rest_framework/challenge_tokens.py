@@ -6,7 +6,7 @@ short-lived, single use and cancellable: a passed, ended or deleted challenge re
 whatever the signature says.
 """
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from django.core import signing
@@ -23,23 +23,33 @@ KINDS = (JWT, AUTHTOKEN)
 MAX_LENGTH = 2000
 
 
-def issue(pending: login_state.PendingLogin, kind: str) -> str:
-    return signing.dumps({"pending": asdict(pending), "kind": kind}, salt=SALT)
+@dataclass(frozen=True)
+class Carried:
+    """What a challenge token carries: the pending login, the kind of token asked for, and
+    the (encrypted) key of the sign-in's own records (``state``)."""
+
+    pending: login_state.PendingLogin
+    kind: str
+    state: str = ""
 
 
-def read(token: Any) -> tuple[login_state.PendingLogin, str]:
-    """The pending login and token kind ``token`` carries; ``ChallengeExpired`` if none."""
+def issue(pending: login_state.PendingLogin, kind: str, state: str = "") -> str:
+    return signing.dumps({"pending": asdict(pending), "kind": kind, "state": state}, salt=SALT)
+
+
+def read(token: Any) -> Carried:
+    """What ``token`` carries; ``ChallengeExpired`` if it is not a live one of ours."""
     if not isinstance(token, str) or not token or len(token) > MAX_LENGTH:
         raise errors.ChallengeExpired()
     try:
         data = signing.loads(token, salt=SALT, max_age=app_settings.CHALLENGE_TIMEOUT)
         pending = login_state.PendingLogin(**data["pending"])
-        kind = data["kind"]
-    except (signing.BadSignature, KeyError, TypeError, ValueError) as exc:
+        kind, state = data["kind"], data.get("state", "")
+    except (signing.BadSignature, KeyError, TypeError, ValueError, AttributeError) as exc:
         raise errors.ChallengeExpired() from exc
     if kind not in KINDS or pending.reason not in (login_state.CHALLENGE, login_state.ENROLL):
         raise errors.ChallengeExpired()
-    return pending, kind
+    return Carried(pending, kind, state if isinstance(state, str) else "")
 
 
 def sign_device_token(token: str) -> str:

@@ -10,11 +10,12 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 
 from ...api.base import ApiView
-from ...api.openapi import operation
+from ...api.openapi import _enroll_paths, operation
 from ...api.openapi_schemas import (
     BOOLEAN,
     CODE,
     CREDENTIAL,
+    INTEGER,
     OPENAPI_VERSION,
     STRING,
     answer_types,
@@ -61,7 +62,11 @@ def _merge(*tables: dict[int, list[str]]) -> dict[int, list[str]]:
 
 
 def _token_operation(summary: str, ok: dict[int, Any], errors: dict, **kwargs: Any) -> dict:
-    op = operation(summary, ok, errors, **kwargs)
+    return _for_tokens(operation(summary, ok, errors, **kwargs))
+
+
+def _for_tokens(op: dict[str, Any]) -> dict[str, Any]:
+    """A JSON API operation as a token client calls it: no session, tokens' 401s."""
     op["responses"]["401"] = {
         "description": UNAUTHENTICATED,
         "content": {
@@ -102,8 +107,46 @@ def _obtain(summary: str, tokens: dict[str, Any], drf_400: str) -> dict[str, Any
     return op
 
 
+TOKENS = {"access": STRING, "refresh": STRING, "token": STRING}
+
+
+def _enrollment_paths() -> dict[str, Any]:
+    """The JSON API's enrollment, for a pending login its challenge token carries."""
+    paths = _enroll_paths()
+    for item in paths.values():
+        op = _for_tokens(item["post"])
+        body = op.setdefault(
+            "requestBody",
+            {"required": True, "content": {"application/json": {"schema": request_obj()}}},
+        )
+        body["required"] = True
+        schema = body["content"]["application/json"]["schema"]
+        schema["properties"] = {"challenge_token": CHALLENGE_TOKEN, **schema["properties"]}
+        schema["required"] = ["challenge_token", *schema.get("required", [])]
+        if "201" in op["responses"]:
+            op["responses"]["201"]["content"]["application/json"]["schema"] = ref("TokenEnrolled")
+    later = paths["/enroll/later/"]["post"]["responses"]["200"]["content"]["application/json"]
+    later["schema"] = obj(
+        ("status", "grace_days_left"),
+        status={"type": "string", "enum": ["AUTHENTICATED"]},
+        grace_days_left=INTEGER,
+        **TOKENS,
+    )
+    return paths
+
+
+def _enrolled() -> dict[str, Any]:
+    return obj(
+        ("factor", "recovery_codes", "status"),
+        factor=ref("Factor"),
+        recovery_codes={"type": "array", "items": STRING},
+        status={"type": "string", "enum": ["AUTHENTICATED"]},
+        **TOKENS,
+    )
+
+
 def _verified() -> dict[str, Any]:
-    tokens = {"access": STRING, "refresh": STRING, "token": STRING}
+    tokens = TOKENS
     return obj(
         ("valid", "status", "device_remembered"),
         valid={"type": "boolean", "enum": [True]},
@@ -183,6 +226,7 @@ def paths() -> dict[str, Any]:
                 body=request_obj(("challenge_token",), challenge_token=CHALLENGE_TOKEN),
             )
         },
+        **_enrollment_paths(),
     }
 
 
@@ -193,6 +237,7 @@ def document() -> dict[str, Any]:
         "TokenMFARequired": _pending("MFARequired"),
         "TokenMFAEnrollmentRequired": _pending("MFAEnrollmentRequired"),
         "TokenVerified": _verified(),
+        "TokenEnrolled": _enrolled(),
     }
     return {
         "openapi": OPENAPI_VERSION,

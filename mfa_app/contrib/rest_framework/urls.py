@@ -5,6 +5,7 @@
 
 from django.urls import path
 
+from ...models import FactorType
 from . import openapi, views
 
 app_name = "mfa_token"
@@ -15,5 +16,30 @@ urlpatterns = [
     path("challenge/", views.ChallengeView.as_view(), name="challenge"),
     path("challenge/verify/", views.VerifyView.as_view(), name="verify"),
     path("challenge/cancel/", views.CancelView.as_view(), name="cancel"),
+    path("enroll/totp/", views.TOTPBeginView.as_view(), name="enroll_totp"),
+    path("enroll/totp/confirm/", views.TOTPConfirmView.as_view(), name="enroll_totp_confirm"),
+    path("enroll/webauthn/", views.WebAuthnBeginView.as_view(), name="enroll_webauthn"),
+    path(
+        "enroll/webauthn/confirm/",
+        views.WebAuthnConfirmView.as_view(),
+        name="enroll_webauthn_confirm",
+    ),
+    path("enroll/sms/", views.CodeBeginView.as_view(factor_type=FactorType.SMS), name="enroll_sms"),
+    path(
+        "enroll/sms/confirm/",
+        views.CodeConfirmView.as_view(factor_type=FactorType.SMS),
+        name="enroll_sms_confirm",
+    ),
+    path(
+        "enroll/email/",
+        views.CodeBeginView.as_view(factor_type=FactorType.EMAIL),
+        name="enroll_email",
+    ),
+    path(
+        "enroll/email/confirm/",
+        views.CodeConfirmView.as_view(factor_type=FactorType.EMAIL),
+        name="enroll_email_confirm",
+    ),
+    path("enroll/later/", views.EnrollLaterView.as_view(), name="enroll_later"),
     path("openapi.json", openapi.OpenAPIView.as_view(), name="openapi"),
 ]

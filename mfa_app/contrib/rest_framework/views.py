@@ -20,10 +20,11 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
 from ... import devices, errors, login_state
 from ...api import challenge as api_challenge
+from ...api import enroll as api_enroll
 from ...api.base import elsewhere
-from ...flows import challenge, signin
-from ...replies import AUTHENTICATED, error_response, pending_body
-from . import challenge_tokens, claims
+from ...flows import challenge, enrollment, signin
+from ...replies import AUTHENTICATED, error_response, factor_json, pending_body
+from . import challenge_tokens, claims, state
 from .challenge_tokens import AUTHTOKEN, JWT
 
 ISSUERS = {JWT: claims.issue_jwt, AUTHTOKEN: claims.issue_authtoken}
@@ -60,7 +61,7 @@ class _ObtainView(APIView):
             proof = claims.passed(None, login_state.now())
             return no_store(Response(issue(self.kind, user, proof)))
         body = pending_body(pending, user)
-        body["challenge_token"] = challenge_tokens.issue(pending, self.kind)
+        body["challenge_token"] = challenge_tokens.issue(pending, self.kind, state.new())
         if pending.reason == login_state.CHALLENGE:
             body["url"] = _url("verify", body["url"])
         return no_store(Response(body, status=401))
@@ -92,28 +93,46 @@ class ObtainAuthToken(_ObtainView):
         return serializer.validated_data["user"]
 
 
-class _CarriedChallenge:
-    """A JSON API challenge step for the pending login a challenge token carries.
+class _Carried:
+    """A JSON API step for the pending login a challenge token carries.
 
-    The token in the body is the step's only credential: the session and ``request.user`` play
-    no part, and no cookie names anything, so a forged cross-site request has nothing to ride.
+    The token in the body is the step's only credential: a cookie session and its user play
+    no part (its own records stand in for the session), and no cookie names anything, so a
+    forged cross-site request has nothing to ride.
     """
 
-    pending: login_state.PendingLogin
-    token_kind: str
+    carried: challenge_tokens.Carried
+    store: Any = None
 
     def handle(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         request._dont_enforce_csrf_checks = True
-        return super().handle(request, *args, **kwargs)
+        cookie_session = getattr(request, "session", None)
+        try:
+            response = super().handle(request, *args, **kwargs)
+        finally:
+            if self.store is not None:
+                finished = login_state.get_pending(request) is None
+                state.close_store(self.store, finished=finished)
+                request.session = cookie_session
+        return response
 
     def carry(self, request: HttpRequest) -> HttpResponse | None:
         try:
-            self.pending, self.token_kind = challenge_tokens.read(self.data.get("challenge_token"))
+            self.carried = challenge_tokens.read(self.data.get("challenge_token"))
         except errors.ChallengeExpired as exc:
             return elsewhere(request, exc)
-        login_state.carry_pending(request, self.pending)
+        login_state.carry_pending(request, self.carried.pending)
+        self.store = request.session = state.open_store(self.carried.state)
         return None
 
+    def issue(self, factor_type: str | None) -> dict[str, str]:
+        """The tokens asked for at the password step; MFA passed with ``factor_type``."""
+        login_state.drop(self.request)
+        proof = claims.passed(factor_type, self.carried.pending.started)
+        return issue(self.carried.kind, self.user, proof)
+
+
+class _CarriedChallenge(_Carried):
     def authorize(self, request: HttpRequest) -> HttpResponse | None:
         refused = self.carry(request)
         if refused is not None:
@@ -130,7 +149,7 @@ class _CarriedChallenge:
 
 
 class ChallengeView(_CarriedChallenge, api_challenge.ChallengeView):
-    """Send a code to one of the user's phones or addresses (or name the factors to choose)."""
+    """Send a code to one of the user's phones or addresses, or WebAuthn options."""
 
 
 class VerifyView(_CarriedChallenge, api_challenge.VerifyView):
@@ -142,11 +161,10 @@ class VerifyView(_CarriedChallenge, api_challenge.VerifyView):
         answer = self.code() if typed else self.credential()
         remember = self.flag("remember_device")
         passed = challenge.answer(self.opened, factor_type, answer, remember=remember)
-        proof = claims.passed(passed.factor_type, self.pending.started)
         body: dict[str, Any] = {
             "valid": True,
             "status": AUTHENTICATED,
-            **issue(self.token_kind, self.user, proof),
+            **self.issue(passed.factor_type),
             "device_remembered": passed.device_remembered,
         }
         if passed.device_remembered:
@@ -157,11 +175,60 @@ class VerifyView(_CarriedChallenge, api_challenge.VerifyView):
         return JsonResponse(body)
 
 
-class CancelView(_CarriedChallenge, api_challenge.CancelView):
+class CancelView(_Carried, api_challenge.CancelView):
     """End the pending login: its challenge token answers nothing afterwards."""
 
     def authorize(self, request: HttpRequest) -> HttpResponse | None:
         return self.carry(request)
+
+
+class _CarriedEnrollment(_Carried):
+    """A pending login that must enroll: the JSON API's enrollment, then the tokens."""
+
+    def authorize(self, request: HttpRequest) -> HttpResponse | None:
+        return self.carry(request) or super().authorize(request)
+
+    def enrolled(self, done: enrollment.Enrolled) -> JsonResponse:
+        body = {
+            "factor": factor_json(done.device),
+            "recovery_codes": done.recovery_codes,
+            "status": AUTHENTICATED,
+            **self.issue(done.factor_type),
+        }
+        return JsonResponse(body, status=201)
+
+
+class TOTPBeginView(_CarriedEnrollment, api_enroll.TOTPBeginView):
+    pass
+
+
+class TOTPConfirmView(_CarriedEnrollment, api_enroll.TOTPConfirmView):
+    pass
+
+
+class WebAuthnBeginView(_CarriedEnrollment, api_enroll.WebAuthnBeginView):
+    pass
+
+
+class WebAuthnConfirmView(_CarriedEnrollment, api_enroll.WebAuthnConfirmView):
+    pass
+
+
+class CodeBeginView(_CarriedEnrollment, api_enroll.CodeBeginView):
+    pass
+
+
+class CodeConfirmView(_CarriedEnrollment, api_enroll.CodeConfirmView):
+    pass
+
+
+class EnrollLaterView(_CarriedEnrollment, api_enroll.EnrollView):
+    """Postpone enrollment (grace period): tokens without MFA, this time."""
+
+    def post(self, request: HttpRequest) -> JsonResponse:
+        _next_url, days_left = enrollment.postpone(self.enrollment)
+        body = {"status": AUTHENTICATED, **self.issue(None), "grace_days_left": days_left}
+        return JsonResponse(body)
 
 
 def no_store(response: HttpResponse) -> HttpResponse:
