@@ -52,6 +52,9 @@ _COMPLETING = "_mfa_completing"
 # A pending login carried by the request itself rather than by a session: a token client's
 # signed challenge token (mfa_app.contrib.rest_framework) names it on every request.
 _CARRIED = "_mfa_carried_pending"
+# What a token client's token says its holder proved, and when (its claims): read in place of
+# the session's AUTH_AT_KEY and VERIFIED_KEY records.
+_CARRIED_PROOF = "_mfa_carried_proof"
 
 
 @dataclass(frozen=True)
@@ -154,8 +157,21 @@ def log_in(
         otp_login(request, device)
 
 
+def carry_proof(
+    request: HttpRequest,
+    authenticated_at: float | None,
+    verified_at: float | None,
+    factor_type: str | None,
+) -> None:
+    """Read what a token says its holder proved (when, with which factor) as the session's."""
+    setattr(request, _CARRIED_PROOF, (authenticated_at, verified_at, factor_type))
+
+
 def authenticated_at(request: HttpRequest) -> float | None:
     """When the user last proved who they are (password, MFA or re-authentication)."""
+    proof = getattr(request, _CARRIED_PROOF, None)
+    if proof is not None:
+        return max((at for at in proof[:2] if at is not None), default=None)
     at = request.session.get(AUTH_AT_KEY)
     return at if isinstance(at, int | float) else None
 
@@ -191,6 +207,9 @@ def mark_verified(request: HttpRequest, factor_type: str) -> None:
 
 def verified(request: HttpRequest) -> tuple[float | None, str | None]:
     """When this session last passed MFA and with which factor type; ``(None, None)``: never."""
+    proof = getattr(request, _CARRIED_PROOF, None)
+    if proof is not None:
+        return (proof[1], proof[2]) if proof[1] is not None else (None, None)
     record = request.session.get(VERIFIED_KEY)
     at = record.get("at") if isinstance(record, dict) else None
     if not isinstance(at, int | float):

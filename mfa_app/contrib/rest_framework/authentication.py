@@ -12,6 +12,17 @@ from . import claims
 
 
 def authenticate_header(request: HttpRequest) -> tuple[Any, list[str], float | None] | None:
+    found = token_user(request)
+    if found is None:
+        return None
+    user, proof = found
+    if not proof.mfa_verified:
+        return user, list(proof.methods), None
+    return user, list(proof.methods), proof.mfa_at
+
+
+def token_user(request: HttpRequest) -> tuple[Any, claims.Proof] | None:
+    """The active user of the request's token, and what the token says they proved."""
     drf_request = Request(request)
     for authenticator_class in api_settings.DEFAULT_AUTHENTICATION_CLASSES:
         if issubclass(authenticator_class, SessionAuthentication):
@@ -25,8 +36,5 @@ def authenticate_header(request: HttpRequest) -> tuple[Any, list[str], float | N
         user, auth = result
         if not getattr(user, "is_active", False):
             return None
-        proof = claims.of_auth(user, auth)
-        if proof is None or not proof.mfa_verified:
-            return user, list(proof.methods) if proof else [], None
-        return user, list(proof.methods), proof.mfa_at
+        return user, claims.of_auth(user, auth) or claims.Proof(())
     return None

@@ -10,7 +10,7 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 
 from ...api.base import ApiView
-from ...api.openapi import _enroll_paths, operation
+from ...api.openapi import _enroll_paths, _factor_paths, operation
 from ...api.openapi_schemas import (
     BOOLEAN,
     CODE,
@@ -35,6 +35,8 @@ DRF_DETAIL = {
     "properties": {"detail": STRING},
     "description": "A wrong password: Simple JWT's own answer.",
 }
+# A token client signed in: Simple JWT's access token, or a key of DRF's TokenAuthentication.
+SIGNED_IN = [{"bearer": []}, {"drfToken": []}]
 ENDED = {400: ["challenge_expired"], 409: ["challenge_already_verified"], 429: ["locked_out"]}
 UNAUTHENTICATED = (
     "The sign-in needs MFA first (`MFA_REQUIRED`, `MFA_ENROLLMENT_REQUIRED`, with a "
@@ -135,6 +137,24 @@ def _enrollment_paths() -> dict[str, Any]:
     return paths
 
 
+def _signed_in_paths() -> dict[str, Any]:
+    """The JSON API's status and factor management, for a token client's token."""
+    paths = {
+        "/status/": {
+            "get": operation(
+                "The token's user's MFA: factors, recovery codes, policy", {200: ref("Status")}, {}
+            )
+        },
+        **_factor_paths(),
+    }
+    del paths["/sessions/sign-out-others/"]
+    for item in paths.values():
+        for method, op in item.items():
+            if method != "parameters":
+                op["security"] = SIGNED_IN
+    return paths
+
+
 def _enrolled() -> dict[str, Any]:
     return obj(
         ("factor", "recovery_codes", "status"),
@@ -227,6 +247,7 @@ def paths() -> dict[str, Any]:
             )
         },
         **_enrollment_paths(),
+        **_signed_in_paths(),
     }
 
 
@@ -249,7 +270,18 @@ def document() -> dict[str, Any]:
         "servers": [{"url": root}],
         "security": [],
         "paths": paths(),
-        "components": {"schemas": components},
+        "components": {
+            "schemas": components,
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                "drfToken": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "Authorization",
+                    "description": "`Token <key>`: DRF's TokenAuthentication.",
+                },
+            },
+        },
     }
 
 

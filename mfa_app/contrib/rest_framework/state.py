@@ -45,3 +45,8 @@ def close_store(store: SessionBase, *, finished: bool = False) -> None:
     elif store.modified and store.session_key:
         # A key the store did not know (expired, forged) has none now: nothing is created.
         store.save()
+
+
+def throwaway() -> SessionBase:
+    """A store that is never saved: what a signed-in token client's request records is lost."""
+    return _engine().SessionStore()

@@ -10,6 +10,8 @@ from . import openapi, views
 
 app_name = "mfa_token"
 
+FACTOR = "factors/<str:factor_type>/<str:pk>/"
+
 urlpatterns = [
     path("token/", views.TokenObtainPairView.as_view(), name="token_obtain_pair"),
     path("auth-token/", views.ObtainAuthToken.as_view(), name="auth_token"),
@@ -41,5 +43,10 @@ urlpatterns = [
         name="enroll_email_confirm",
     ),
     path("enroll/later/", views.EnrollLaterView.as_view(), name="enroll_later"),
+    path("status/", views.StatusView.as_view(), name="status"),
+    path("factors/", views.FactorListView.as_view(), name="factors"),
+    path(FACTOR, views.FactorView.as_view(), name="factor"),
+    path(f"{FACTOR}primary/", views.PrimaryFactorView.as_view(), name="factor_primary"),
+    path("recovery-codes/", views.RecoveryCodesView.as_view(), name="recovery_codes"),
     path("openapi.json", openapi.OpenAPIView.as_view(), name="openapi"),
 ]

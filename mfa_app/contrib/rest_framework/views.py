@@ -21,10 +21,15 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from ... import devices, errors, login_state
 from ...api import challenge as api_challenge
 from ...api import enroll as api_enroll
+from ...api import factors as api_factors
+from ...api import status as api_status
 from ...api.base import elsewhere
+from ...api.responses import NotAuthenticated
+from ...api.serializers import status_body
 from ...flows import challenge, enrollment, signin
 from ...replies import AUTHENTICATED, error_response, factor_json, pending_body
 from . import challenge_tokens, claims, state
+from .authentication import token_user
 from .challenge_tokens import AUTHTOKEN, JWT
 
 ISSUERS = {JWT: claims.issue_jwt, AUTHTOKEN: claims.issue_authtoken}
@@ -229,6 +234,54 @@ class EnrollLaterView(_CarriedEnrollment, api_enroll.EnrollView):
         _next_url, days_left = enrollment.postpone(self.enrollment)
         body = {"status": AUTHENTICATED, **self.issue(None), "grace_days_left": days_left}
         return JsonResponse(body)
+
+
+class _Bearer:
+    """A JSON API endpoint for a token client signed in with its token (Authorization header).
+
+    The token is the only credential: a cookie session plays no part, and nothing the
+    endpoint records goes into one (a throwaway store stands in). What the token says its
+    holder proved stands for the session's records: a sensitive change needs MFA (or, without
+    a factor, the password) within ``MFA_REAUTHENTICATION_TIMEOUT``, then a new sign-in.
+    """
+
+    def handle(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        found = token_user(request)
+        if found is None:
+            raise NotAuthenticated()
+        user, proof = found
+        request._dont_enforce_csrf_checks = True
+        cookie_session = getattr(request, "session", None)
+        request.session = state.throwaway()
+        request.user = user
+        login_state.carry_proof(request, proof.authenticated_at, proof.mfa_at, proof.factor_type)
+        try:
+            return super().handle(request, *args, **kwargs)
+        finally:
+            request.session = cookie_session
+
+
+class StatusView(_Bearer, api_status.StatusView):
+    """The token's user's MFA: factors, recovery codes, what they may add, their policy."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return JsonResponse(status_body(request, request.user))
+
+
+class FactorListView(_Bearer, api_factors.FactorListView):
+    pass
+
+
+class FactorView(_Bearer, api_factors.FactorView):
+    pass
+
+
+class PrimaryFactorView(_Bearer, api_factors.PrimaryFactorView):
+    pass
+
+
+class RecoveryCodesView(_Bearer, api_factors.RecoveryCodesView):
+    pass
 
 
 def no_store(response: HttpResponse) -> HttpResponse:
