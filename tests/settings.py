@@ -34,8 +34,8 @@ MFA_ENCRYPTION_KEYS = ["axAWkFGBqN71sZRIZJxRZH7wwTCMFbFxVvlRc3JKYc8="]
 INSTALLED_APPS = [*INSTALLED_APPS, "rest_framework", "rest_framework.authtoken"]
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "mfa_app.contrib.rest_framework.authentication.JWTAuthentication",
+        "mfa_app.contrib.rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
 }

@@ -94,7 +94,7 @@ def test_every_token_answer_matches_the_openapi_document(live_server, account, m
             # A token that passed MFA just now (a fresh one: one example's removal hides nothing).
             if not TOTPFactor.objects.filter(user=account).exists():
                 TOTPFactorFactory(user=account)
-            proof = claims.passed("TOTP", login_state.now())
+            proof = claims.passed(account, "TOTP", login_state.now())
             headers["Authorization"] = f"Bearer {claims.issue_jwt(account, proof)['access']}"
         case.call_and_validate(base_url=base_url, headers=headers, checks=CHECKS)
 

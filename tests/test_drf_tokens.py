@@ -380,3 +380,42 @@ def test_a_session_that_passed_mfa_is_mfa_verified_for_drf_views(totp):
     plain = Client()
     plain.force_login(UserFactory())
     assert plain.get("/drf-test/secret/").status_code == 403
+
+
+# --- signing every session out (SES-06) -----------------------------------------------------
+
+
+@pytest.mark.parametrize("url", [JWT_URL, AUTHTOKEN_URL])
+def test_signing_every_session_out_ends_the_tokens_issued_before(totp, url):
+    from mfa_app import services
+
+    body = verify(challenge_token_of(totp.user, url), code_for(totp)).json()
+    headers = (
+        {"HTTP_AUTHORIZATION": f"Token {body['token']}"}
+        if "token" in body
+        else bearer(body["access"])
+    )
+    assert client().get("/drf-test/secret/", **headers).status_code == 200
+    services.sign_out_other_sessions(totp.user)
+    refused = client().get("/drf-test/profile/", **headers)
+    assert refused.status_code == 401
+    assert refused.json()["detail"] == "This token was signed out. Sign in again."
+    assert client().get("/api/auth/status/", **headers).status_code == 401
+    # A new sign-in, under the new epoch, works.
+    fresh = verify(challenge_token_of(totp.user, url), code_for(totp, 1)).json()
+    headers = (
+        {"HTTP_AUTHORIZATION": f"Token {fresh['token']}"}
+        if "token" in fresh
+        else bearer(fresh["access"])
+    )
+    assert client().get("/drf-test/secret/", **headers).status_code == 200
+
+
+def test_a_refresh_token_issued_before_a_sign_out_everywhere_is_no_proof(totp):
+    from mfa_app import services
+
+    body = verify(challenge_token_of(totp.user), code_for(totp)).json()
+    services.sign_out_other_sessions(totp.user)
+    # Simple JWT's refresh view knows nothing of it; the access token it gives proves nothing.
+    refreshed = post("/api/auth/refresh/", {"refresh": body["refresh"]}).json()["access"]
+    assert client().get("/drf-test/profile/", **bearer(refreshed)).status_code == 401

@@ -20,6 +20,8 @@ class TokenVerification(models.Model):
     factor_type = models.CharField(_("verified with"), max_length=16, blank=True)
     authenticated_at = models.DateTimeField(_("authenticated"))
     mfa_at = models.DateTimeField(_("MFA passed"), null=True, blank=True)
+    # The user's session epoch when the key was issued: signing every session out ends it.
+    session_epoch = models.PositiveIntegerField(_("session epoch"), default=0)
 
     class Meta:
         verbose_name = _("API token verification")

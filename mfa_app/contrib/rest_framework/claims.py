@@ -1,9 +1,10 @@
 """How and when a token's holder passed MFA: put in the tokens issued, read back from them.
 
 A JWT carries it as claims: ``amr`` (RFC 8176 method references: ``pwd``, then ``mfa`` and the
-factor's), ``mfa_factor``, ``mfa_at`` and ``auth_time`` (seconds since the epoch). Refreshed
-access tokens copy them, so ``mfa_at`` stays the time MFA was passed. A key of DRF's
-``TokenAuthentication`` carries nothing: a ``TokenVerification`` row says it instead.
+factor's), ``mfa_factor``, ``mfa_at`` and ``auth_time`` (seconds since the epoch), and
+``mfa_epoch``, the user's session epoch: signing the user's sessions out (SES-06) ends tokens
+issued before. Refreshed access tokens copy them, so ``mfa_at`` stays the time MFA was passed.
+A key of DRF's ``TokenAuthentication`` carries nothing: a ``TokenVerification`` row says it.
 """
 
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from django.http import HttpRequest
 from django.utils.crypto import salted_hmac
 from django.utils.module_loading import import_string
 
-from ... import login_state
+from ... import login_state, services
 from ...models import TokenVerification
 
 PASSWORD = "pwd"  # noqa: S105 (RFC 8176: a password was given)
@@ -34,26 +35,31 @@ class Proof:
     factor_type: str | None = None
     mfa_at: float | None = None
     authenticated_at: float | None = None
+    epoch: int | None = None
 
     @property
     def mfa_verified(self) -> bool:
         return self.mfa_at is not None and MFA in self.methods
 
     def claims(self) -> dict[str, Any]:
-        values = {"amr": list(self.methods), "auth_time": _seconds(self.authenticated_at)}
+        values = {
+            "amr": list(self.methods),
+            "auth_time": _seconds(self.authenticated_at),
+            "mfa_epoch": self.epoch,
+        }
         if self.mfa_verified:
             values.update(mfa_factor=self.factor_type, mfa_at=_seconds(self.mfa_at))
         return values
 
 
-def passed(factor_type: str | None, authenticated_at: float) -> Proof:
-    """The proof of a sign-in that just passed MFA with ``factor_type`` (``None``: needed none)."""
+def passed(user: Any, factor_type: str | None, authenticated_at: float) -> Proof:
+    """The proof of ``user``'s sign-in that just passed MFA with ``factor_type`` (``None``:
+    it needed none)."""
+    epoch = services.session_epoch(user.pk)
     if factor_type is None:
-        return Proof((PASSWORD,), authenticated_at=authenticated_at)
+        return Proof((PASSWORD,), authenticated_at=authenticated_at, epoch=epoch)
     method = FACTOR_METHODS.get(factor_type, "otp")
-    return Proof(
-        (PASSWORD, MFA, method), factor_type, login_state.now(), authenticated_at=authenticated_at
-    )
+    return Proof((PASSWORD, MFA, method), factor_type, login_state.now(), authenticated_at, epoch)
 
 
 def from_claims(payload: Any) -> Proof | None:
@@ -64,12 +70,13 @@ def from_claims(payload: Any) -> Proof | None:
     factor_type, mfa_at = payload.get("mfa_factor"), payload.get("mfa_at")
     if not isinstance(mfa_at, int | float) or not isinstance(factor_type, str):
         factor_type, mfa_at = None, None
-    auth_time = payload.get("auth_time")
+    auth_time, epoch = payload.get("auth_time"), payload.get("mfa_epoch")
     return Proof(
         tuple(amr),
         factor_type,
         mfa_at,
         auth_time if isinstance(auth_time, int | float) else None,
+        epoch if isinstance(epoch, int) and not isinstance(epoch, bool) else 0,
     )
 
 
@@ -85,7 +92,23 @@ def from_session(request: HttpRequest) -> Proof | None:
 
 
 def of_auth(user: Any, auth: Any) -> Proof | None:
-    """The proof behind ``request.auth`` as a DRF authenticator set it, if it has one."""
+    """The proof behind ``request.auth`` as a DRF authenticator set it, if it has one.
+
+    A token issued before the user's sessions were signed out proves nothing any more.
+    """
+    proof = issued_proof(user, auth)
+    if proof is not None and signed_out(user, proof):
+        return None
+    return proof
+
+
+def signed_out(user: Any, proof: Proof) -> bool:
+    """Whether the user signed every session out since the token of ``proof`` was issued."""
+    return proof.epoch is not None and proof.epoch < services.session_epoch(user.pk)
+
+
+def issued_proof(user: Any, auth: Any) -> Proof | None:
+    """What the token said when it was issued, signed out since or not."""
     payload = getattr(auth, "payload", None)
     if payload is not None:
         return from_claims(payload)
@@ -99,6 +122,7 @@ def of_auth(user: Any, auth: Any) -> Proof | None:
             row.factor_type or None,
             row.mfa_at.timestamp() if row.mfa_at else None,
             row.authenticated_at.timestamp(),
+            row.session_epoch,
         )
     return None
 
@@ -138,6 +162,7 @@ def issue_authtoken(user: Any, proof: Proof) -> dict[str, str]:
             factor_type=proof.factor_type or "",
             authenticated_at=_datetime(proof.authenticated_at or login_state.now()),
             mfa_at=_datetime(proof.mfa_at) if proof.mfa_verified else None,
+            session_epoch=proof.epoch or 0,
         )
     return {"token": token.key}
 

@@ -6,6 +6,7 @@ same bodies and errors. ``tests/test_drf_schema.py`` runs schemathesis against i
 
 from typing import Any
 
+from django.apps import apps
 from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 
@@ -182,19 +183,12 @@ def paths() -> dict[str, Any]:
     factor = {"type": "string", "enum": answer_types()}
     unsafe = {400: ["invalid_request"]}
     pair = obj(("access", "refresh"), access=STRING, refresh=STRING)
-    return {
+    found = {
         "/token/": {
             "post": _obtain(
                 "Simple JWT's access and refresh tokens, after MFA where it is needed",
                 pair,
                 "Missing or malformed fields (DRF's answer).",
-            )
-        },
-        "/auth-token/": {
-            "post": _obtain(
-                "A key for DRF's TokenAuthentication, after MFA where it is needed",
-                obj(("token",), token=STRING),
-                "Wrong credentials or malformed fields (DRF's answer).",
             )
         },
         "/challenge/": {
@@ -249,6 +243,15 @@ def paths() -> dict[str, Any]:
         **_enrollment_paths(),
         **_signed_in_paths(),
     }
+    if apps.is_installed("rest_framework.authtoken"):
+        found["/auth-token/"] = {
+            "post": _obtain(
+                "A key for DRF's TokenAuthentication, after MFA where it is needed",
+                obj(("token",), token=STRING),
+                "Wrong credentials or malformed fields (DRF's answer).",
+            )
+        }
+    return found
 
 
 def document() -> dict[str, Any]:

@@ -3,6 +3,7 @@
 ``path("api/auth/", include("mfa_app.contrib.rest_framework.urls"))``
 """
 
+from django.apps import apps
 from django.urls import path
 
 from ...models import FactorType
@@ -14,7 +15,6 @@ FACTOR = "factors/<str:factor_type>/<str:pk>/"
 
 urlpatterns = [
     path("token/", views.TokenObtainPairView.as_view(), name="token_obtain_pair"),
-    path("auth-token/", views.ObtainAuthToken.as_view(), name="auth_token"),
     path("challenge/", views.ChallengeView.as_view(), name="challenge"),
     path("challenge/verify/", views.VerifyView.as_view(), name="verify"),
     path("challenge/cancel/", views.CancelView.as_view(), name="cancel"),
@@ -50,3 +50,8 @@ urlpatterns = [
     path("recovery-codes/", views.RecoveryCodesView.as_view(), name="recovery_codes"),
     path("openapi.json", openapi.OpenAPIView.as_view(), name="openapi"),
 ]
+if apps.is_installed("rest_framework.authtoken"):
+    # DRF's token keys live in that app's table.
+    urlpatterns.append(
+        path("auth-token/", views.ObtainAuthToken.as_view(), name="auth_token"),
+    )

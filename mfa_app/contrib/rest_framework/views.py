@@ -63,7 +63,7 @@ class _ObtainView(APIView):
         except errors.MFAError as exc:
             return no_store(error_response(exc))
         if pending is None:
-            proof = claims.passed(None, login_state.now())
+            proof = claims.passed(user, None, login_state.now())
             return no_store(Response(issue(self.kind, user, proof)))
         body = pending_body(pending, user)
         body["challenge_token"] = challenge_tokens.issue(pending, self.kind, state.new())
@@ -133,7 +133,7 @@ class _Carried:
     def issue(self, factor_type: str | None) -> dict[str, str]:
         """The tokens asked for at the password step; MFA passed with ``factor_type``."""
         login_state.drop(self.request)
-        proof = claims.passed(factor_type, self.carried.pending.started)
+        proof = claims.passed(self.user, factor_type, self.carried.pending.started)
         return issue(self.carried.kind, self.user, proof)
 
 
