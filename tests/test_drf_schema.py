@@ -63,10 +63,11 @@ def make_real(case, user, path: str) -> None:
         # The enrollment steps get a user who must enroll; the challenge's, one with an app.
         who = UserFactory() if path.startswith("/enroll/") else user
         body["challenge_token"] = fresh_challenge_token(who)
-    if isinstance(body.get("username"), str):
-        body["username"] = getattr(user, get_user_model().USERNAME_FIELD)
-        if isinstance(body.get("password"), str) and len(body["password"]) % 2 == 0:
-            body["password"] = PASSWORD
+    for field in {"username", get_user_model().USERNAME_FIELD}:
+        if isinstance(body.get(field), str):
+            body[field] = user.get_username()
+            if isinstance(body.get("password"), str) and len(body["password"]) % 2 == 0:
+                body["password"] = PASSWORD
 
 
 @pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])

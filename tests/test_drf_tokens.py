@@ -7,6 +7,7 @@ from datetime import timedelta
 import jwt
 import pytest
 import time_machine
+from django.contrib.auth import get_user_model
 from django.core import signing
 from django.test import Client
 from django.urls import reverse
@@ -17,8 +18,8 @@ from mfa_app import devices
 from mfa_app.contrib.rest_framework import challenge_tokens
 from mfa_app.models import Challenge, MFAEvent, TokenVerification
 
-from .conftest import login_form, password_login
-from .factories import SMSFactorFactory, TOTPFactorFactory, UserFactory, code_for
+from .conftest import password_login
+from .factories import PASSWORD, SMSFactorFactory, TOTPFactorFactory, UserFactory, code_for
 from .test_api import set_requirement
 from .test_api_challenge import wrong_code
 
@@ -41,8 +42,14 @@ def post(url: str, data: dict, **headers):
     return client().post(url, data, content_type="application/json", **headers)
 
 
+def credentials(user, url: str = JWT_URL, password: str = PASSWORD) -> dict:
+    # Simple JWT's field is the user model's USERNAME_FIELD; DRF's is always "username".
+    name = "username" if url == AUTHTOKEN_URL else get_user_model().USERNAME_FIELD
+    return {name: user.get_username(), "password": password}
+
+
 def obtain(user, url: str = JWT_URL, **fields):
-    return post(url, {**login_form(user), **fields})
+    return post(url, {**credentials(user, url), **fields})
 
 
 def challenge_token_of(user, url: str = JWT_URL) -> str:
@@ -99,14 +106,14 @@ def test_the_json_api_body_is_the_same_as_the_session_apis(totp):
 
 
 def test_a_wrong_password_gets_simple_jwts_own_answer(totp):
-    response = post(JWT_URL, {**login_form(totp.user), "password": "wrong"})
+    response = post(JWT_URL, credentials(totp.user, JWT_URL, "wrong"))
     assert response.status_code == 401
     assert response.json() == {"detail": "No active account found with the given credentials"}
     assert not Challenge.objects.exists()
 
 
 def test_a_wrong_password_gets_drfs_own_answer(totp):
-    response = post(AUTHTOKEN_URL, {**login_form(totp.user), "password": "wrong"})
+    response = post(AUTHTOKEN_URL, credentials(totp.user, AUTHTOKEN_URL, "wrong"))
     assert response.status_code == 400
     assert "non_field_errors" in response.json()
 

@@ -7,6 +7,7 @@ same bodies and errors. ``tests/test_drf_schema.py`` runs schemathesis against i
 from typing import Any
 
 from django.apps import apps
+from django.contrib.auth import get_user_model
 from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 
@@ -88,12 +89,14 @@ def _for_tokens(op: dict[str, Any]) -> dict[str, Any]:
     return op
 
 
-def _obtain(summary: str, tokens: dict[str, Any], drf_400: str) -> dict[str, Any]:
+def _obtain(
+    summary: str, tokens: dict[str, Any], drf_400: str, username: str = "username"
+) -> dict[str, Any]:
     op = _token_operation(
         summary,
         {200: tokens},
         {},
-        body=request_obj(("username", "password"), username=STRING, password=STRING),
+        body=request_obj((username, "password"), **{username: STRING}, password=STRING),
         description=(
             "A sign-in that needs MFA is answered 401 with the JSON API's pending status and a "
             "`challenge_token`; `device_token` (a remembered device) may skip the challenge."
@@ -189,6 +192,8 @@ def paths() -> dict[str, Any]:
                 "Simple JWT's access and refresh tokens, after MFA where it is needed",
                 pair,
                 "Missing or malformed fields (DRF's answer).",
+                # Simple JWT asks for the user model's USERNAME_FIELD.
+                username=get_user_model().USERNAME_FIELD,
             )
         },
         "/challenge/": {
