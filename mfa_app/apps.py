@@ -11,6 +11,7 @@ class MfaAppConfig(AppConfig):
         from . import (  # noqa: F401  (connect checks, receivers)
             checks,
             checks_crypto,
+            checks_tokens,
             languages,
             notification_queue,
             otp,

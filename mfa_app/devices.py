@@ -23,6 +23,9 @@ COOKIE_SALT = "mfa_app.device"
 # Browsers keep cookies at most 400 days; the cookie is re-sent at every sign-in.
 COOKIE_MAX_AGE = 400 * 24 * 3600
 _NEW_TOKEN = "_mfa_new_device_token"  # noqa: S105 (an attribute name)
+# The token a client without cookies (a token client's remembered-device token) sent instead.
+_GIVEN_TOKEN = "_mfa_given_device_token"  # noqa: S105 (an attribute name)
+TOKEN_LENGTH = 43
 HOST_PREFIX = "__Host-"
 
 
@@ -43,7 +46,7 @@ def browser_token(request: HttpRequest | None, *, create: bool = False) -> str |
     """This browser's token, or a new one (set on the response by the middleware) if asked."""
     if request is None:
         return None
-    token = getattr(request, _NEW_TOKEN, None)
+    token = getattr(request, _NEW_TOKEN, None) or getattr(request, _GIVEN_TOKEN, None)
     if token is None:
         try:
             token = request.get_signed_cookie(
@@ -51,11 +54,33 @@ def browser_token(request: HttpRequest | None, *, create: bool = False) -> str |
             )
         except (KeyError, signing.BadSignature):
             token = None
-        if token is not None and not (len(token) == 43 and token.isascii()):
+        if token is not None and not _well_formed(token):
             token = None
     if token is None and create:
         token = secrets.token_urlsafe(32)
         setattr(request, _NEW_TOKEN, token)
+    return token
+
+
+def _well_formed(token: Any) -> bool:
+    return isinstance(token, str) and len(token) == TOKEN_LENGTH and token.isascii()
+
+
+def present_token(request: HttpRequest, token: str) -> None:
+    """Read ``token`` as this request's browser token: a client that keeps no cookie sent it."""
+    if _well_formed(token):
+        setattr(request, _GIVEN_TOKEN, token)
+
+
+def take_new_token(request: HttpRequest) -> str | None:
+    """The token minted during this request, handed to a client that keeps no cookie.
+
+    Taken, it is not set as a cookie on the response as well.
+    """
+    token = getattr(request, _NEW_TOKEN, None)
+    if token is not None:
+        delattr(request, _NEW_TOKEN)
+        setattr(request, _GIVEN_TOKEN, token)
     return token
 
 

@@ -49,6 +49,12 @@ SIGN_OUT_OFFER_SECONDS = 3600
 CHALLENGE = "challenge"
 ENROLL = "enroll"
 _COMPLETING = "_mfa_completing"
+# A pending login carried by the request itself rather than by a session: a token client's
+# signed challenge token (mfa_app.contrib.rest_framework) names it on every request.
+_CARRIED = "_mfa_carried_pending"
+# What a token client's token says its holder proved, and when (its claims): read in place of
+# the session's AUTH_AT_KEY and VERIFIED_KEY records.
+_CARRIED_PROOF = "_mfa_carried_proof"
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,9 @@ def safe_next(request: HttpRequest, url: str | None) -> str:
 
 
 def get_pending(request: HttpRequest) -> PendingLogin | None:
+    carried_pending = getattr(request, _CARRIED, None)
+    if carried_pending is not None:
+        return carried_pending
     session = getattr(request, "session", None)
     data = session.get(PENDING_KEY) if session is not None else None
     if not isinstance(data, dict):
@@ -102,6 +111,22 @@ def start_pending(request: HttpRequest, pending: PendingLogin) -> None:
         session.pop(key, None)
     session[PENDING_KEY] = asdict(pending)
     request.user = AnonymousUser()
+
+
+def carry_pending(request: HttpRequest, pending: PendingLogin) -> None:
+    """Let this request answer ``pending`` without a session (a token client's challenge).
+
+    The flows read it like a session's pending login; ending it touches no session, and its
+    server-side record (the challenge row) is what makes it single use.
+    """
+    setattr(request, _CARRIED, pending)
+    # It acts for the pending login alone, whoever a cookie session may have signed in.
+    request.user = AnonymousUser()
+
+
+def carried(request: HttpRequest) -> bool:
+    """Whether this request's pending login is carried by the request, not by a session."""
+    return getattr(request, _CARRIED, None) is not None
 
 
 def completing(request: HttpRequest) -> bool:
@@ -132,14 +157,32 @@ def log_in(
         otp_login(request, device)
 
 
+def carry_proof(
+    request: HttpRequest,
+    authenticated_at: float | None,
+    verified_at: float | None,
+    factor_type: str | None,
+) -> None:
+    """Read what a token says its holder proved (when, with which factor) as the session's."""
+    setattr(request, _CARRIED_PROOF, (authenticated_at, verified_at, factor_type))
+
+
 def authenticated_at(request: HttpRequest) -> float | None:
     """When the user last proved who they are (password, MFA or re-authentication)."""
+    proof = getattr(request, _CARRIED_PROOF, None)
+    if proof is not None:
+        return max((at for at in proof[:2] if at is not None), default=None)
     at = request.session.get(AUTH_AT_KEY)
     return at if isinstance(at, int | float) else None
 
 
 def drop(request: HttpRequest) -> None:
     """Forget the pending login entirely, server side included."""
+    if carried(request):
+        # A token client's: a session the request may also have is not this login's.
+        delattr(request, _CARRIED)
+        request.user = AnonymousUser()
+        return
     request.session.flush()
     request.user = AnonymousUser()
 
@@ -164,6 +207,9 @@ def mark_verified(request: HttpRequest, factor_type: str) -> None:
 
 def verified(request: HttpRequest) -> tuple[float | None, str | None]:
     """When this session last passed MFA and with which factor type; ``(None, None)``: never."""
+    proof = getattr(request, _CARRIED_PROOF, None)
+    if proof is not None:
+        return (proof[1], proof[2]) if proof[1] is not None else (None, None)
     record = request.session.get(VERIFIED_KEY)
     at = record.get("at") if isinstance(record, dict) else None
     if not isinstance(at, int | float):

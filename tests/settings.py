@@ -28,3 +28,14 @@ MFA_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
 
 # A fixed random key (the example's development key would raise mfa_app.W003 with DEBUG off).
 MFA_ENCRYPTION_KEYS = ["axAWkFGBqN71sZRIZJxRZH7wwTCMFbFxVvlRc3JKYc8="]
+
+# Token clients (mfa_app.contrib.rest_framework): DRF, its token keys and Simple JWT, for
+# tests/test_drf_*.py, whose URLconf (tests/drf_urls.py) routes the token views.
+INSTALLED_APPS = [*INSTALLED_APPS, "rest_framework", "rest_framework.authtoken"]
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "mfa_app.contrib.rest_framework.authentication.JWTAuthentication",
+        "mfa_app.contrib.rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+}

@@ -126,6 +126,32 @@ def test_the_api_and_the_middleware_stand_on_the_flows_not_on_the_pages() -> Non
     assert _imports_under(graph, "mfa_app.flows", "mfa_app.api") == set()
 
 
+def test_only_the_contrib_packages_import_the_packages_they_integrate() -> None:
+    # mfa_app runs without Django REST framework or Simple JWT installed: only
+    # mfa_app.contrib.rest_framework (the ``drf`` extra) imports them, and nothing of the core
+    # imports mfa_app.contrib.
+    optional = ("rest_framework", "rest_framework_simplejwt")
+    offenders = []
+    for module, path in _module_files().items():
+        if module.startswith("mfa_app.contrib."):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module or ""]
+            else:
+                continue
+            offenders += [
+                f"{module} -> {name}"
+                for name in names
+                if name.split(".")[0] in optional or name.startswith("mfa_app.contrib")
+            ]
+    assert offenders == []
+    into_contrib = _imports_under(import_graph(), "mfa_app", "mfa_app.contrib")
+    assert {edge for edge in into_contrib if not edge.startswith("mfa_app.contrib")} == set()
+
+
 def test_login_state_is_a_leaf_of_session_records() -> None:
     # Everything may read the session's MFA state; it depends on no flow or service, so the
     # factors (WebAuthn keeps its challenges there) can use it without a cycle.

@@ -21,6 +21,9 @@ from . import signin
 
 SIGN_IN = "sign_in"
 STEP_UP = "step_up"
+# A sign-in with no session: a token client's, carried by its challenge token
+# (mfa_app.contrib.rest_framework). Passing or ending it touches no session.
+TOKEN = "token"  # noqa: S105 (a kind of challenge)
 # Errors after which the challenge is over: no answer can pass it any more.
 ENDED = (errors.LockedOut, errors.ChallengeExpired, errors.ChallengeAlreadyVerified)
 
@@ -105,8 +108,9 @@ def open_pending(request: HttpRequest) -> OpenChallenge | None:
     if not methods:
         login_state.drop(request)
         raise errors.FactorNotAllowed()
+    kind = TOKEN if login_state.carried(request) else SIGN_IN
     return OpenChallenge(
-        request, SIGN_IN, user, policy, methods, pending.challenge_id, pending.expires_at
+        request, kind, user, policy, methods, pending.challenge_id, pending.expires_at
     )
 
 
@@ -169,7 +173,7 @@ def answer(opened: OpenChallenge, factor_type: str, code: str, *, remember: bool
         if remembered:
             services.remember_device(user, request)
     recovered = get_factor(verification.factor_type).is_fallback
-    if recovered:
+    if recovered and opened.kind != TOKEN:
         # A used recovery code may mean a lost factor in someone else's hands (SES-06).
         login_state.offer_sign_out(request)
     return Passed(
@@ -190,17 +194,21 @@ def end(opened: OpenChallenge, exc: errors.MFAError) -> None:
     """
     if isinstance(exc, errors.ChallengeAlreadyVerified):
         return
-    if opened.kind == SIGN_IN:
-        login_state.drop(opened.request)
-    else:
+    if opened.kind == STEP_UP:
         # Whoever holds this session could not prove it is the user: sign in again.
         logout(opened.request)
+    else:
+        login_state.drop(opened.request)
 
 
 def cancel(request: HttpRequest) -> bool:
-    """Drop the pending login; ``False`` if there was none."""
-    if login_state.get_pending(request) is None:
+    """Drop the pending login, and its challenge with it; ``False`` if there was none."""
+    pending = login_state.get_pending(request)
+    if pending is None:
         return False
+    # Ended server side too: a copy of the session, or of a token client's challenge token,
+    # cannot answer it afterwards.
+    services.end_pending_login(pending.user_pk, pending.challenge_id)
     login_state.drop(request)
     return True
 

@@ -44,22 +44,58 @@ def pending_user(request: HttpRequest) -> Any | None:
 
 def begin_pending(request: HttpRequest, user: Any, reason: str) -> login_state.PendingLogin:
     """Open the server-side record of the pending login and demote the session to it."""
-    challenge = services.start_challenge(user, request, reason)
     next_url = request.POST.get("next") or request.GET.get("next")
-    pending = login_state.PendingLogin(
-        user_pk=str(user.pk),
-        backend=request.session.get(BACKEND_SESSION_KEY, ""),
-        started=login_state.now(),
-        reason=reason,
-        next_url=login_state.safe_next(request, next_url),
-        challenge_id=str(challenge.pk),
+    pending = _open_pending(
+        request,
+        user,
+        reason,
+        request.session.get(BACKEND_SESSION_KEY, ""),
+        login_state.safe_next(request, next_url),
     )
     login_state.start_pending(request, pending)
     return pending
 
 
+def begin_token_login(
+    request: HttpRequest, user: Any, backend: str
+) -> login_state.PendingLogin | None:
+    """A password sign-in with no session (a token client's): the decision ``gate_login`` makes.
+
+    Returns the pending login this request now carries, for the client to carry on in its
+    challenge token, or ``None`` when the sign-in needs no MFA.
+    """
+    decision = services.decide(user, request, backend)
+    services.record_decision(user, decision, request)
+    if decision.outcome is None:
+        risk.record_login(user, request)
+        return None
+    if decision.outcome == login_state.ENROLL:
+        services.note_enrollment_asked(user)
+    pending = _open_pending(request, user, decision.outcome, backend, "")
+    login_state.carry_pending(request, pending)
+    return pending
+
+
+def _open_pending(
+    request: HttpRequest, user: Any, reason: str, backend: str, next_url: str
+) -> login_state.PendingLogin:
+    challenge = services.start_challenge(user, request, reason)
+    return login_state.PendingLogin(
+        user_pk=str(user.pk),
+        backend=backend,
+        started=login_state.now(),
+        reason=reason,
+        next_url=next_url,
+        challenge_id=str(challenge.pk),
+    )
+
+
 def complete(request: HttpRequest, user: Any, factor_type: str, device: Any = None) -> str:
     """Log the pending user in for real and return the safe URL to continue to."""
+    if login_state.carried(request):
+        # A token client's: no session to sign in; the caller issues the client's tokens.
+        services.note_mfa_passed(user, request)
+        return ""
     pending = login_state.get_pending(request)
     backend = pending.backend if pending else None
     login_state.log_in(request, user, backend, factor_type=factor_type, device=device)
@@ -84,6 +120,12 @@ def complete_passkey(request: HttpRequest, user: Any, device: Any) -> None:
 
 def complete_without_mfa(request: HttpRequest, user: Any) -> str:
     """Log a pending user in who may postpone enrollment (grace period); return where to go."""
+    if login_state.carried(request):
+        # Spent: the client's challenge token cannot postpone (and get tokens) again.
+        pending = login_state.get_pending(request)
+        services.end_pending_login(user, pending.challenge_id)
+        risk.record_login(user, request)
+        return ""
     pending = login_state.get_pending(request)
     login_state.log_in(request, user, pending.backend if pending else None)
     _record_epoch(request, user)

@@ -13,6 +13,7 @@ from .factors import (
 )
 from .policies import ApplicationPolicy, FactorType, PolicyFields, Requirement, TenantPolicy
 from .tenants import Tenant
+from .tokens import TokenVerification
 from .webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "TOTPFactor",
     "Tenant",
     "TenantPolicy",
+    "TokenVerification",
     "TrustedDevice",
     "UserState",
     "WebAuthnCredential",

@@ -6,6 +6,7 @@ Each function that changes state also writes the audit event (and so sends the s
 from .challenges import (
     Verification,
     begin_challenge,
+    end_pending_login,
     end_pending_logins,
     finish_enrollment,
     is_pending,
@@ -111,6 +112,7 @@ __all__ = [
     "check_identity",
     "decide",
     "end_bypass",
+    "end_pending_login",
     "end_pending_logins",
     "enroll_code_factor",
     "enroll_totp",

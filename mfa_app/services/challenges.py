@@ -116,6 +116,14 @@ def end_pending_logins(user: Any) -> None:
     Challenge.objects.filter(user=user, verified_at__isnull=True).delete()
 
 
+def end_pending_login(user: Any, challenge_id: Any) -> None:
+    """End one unfinished login of ``user`` (or a user's pk): it was cancelled."""
+    try:
+        Challenge.objects.filter(pk=challenge_id, user=user, verified_at__isnull=True).delete()
+    except (ValidationError, ValueError, TypeError):
+        return
+
+
 def finish_enrollment(user: Any, challenge_id: Any, factor_type: str) -> bool:
     """Close the pending login that had to enroll; ``False`` if it ended meanwhile."""
     try:
