@@ -11,7 +11,7 @@ so is audited with the staff member as the actor.
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -175,15 +175,24 @@ class UserBypassView(StaffView):
         return HttpResponse(status=204)
 
     def moment(self, name: str) -> datetime:
-        """An ISO 8601 date and time; without an offset, in the site's time zone (as the admin)."""
-        value = self.text(name)
-        try:
-            moment = parse_datetime(value)
-        except ValueError:
-            moment = None
+        moment = parse_moment(self.text(name))
         if moment is None:
             raise InvalidRequest(field=name)
-        return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
+        return moment
+
+
+def parse_moment(value: str) -> datetime | None:
+    """An ISO 8601 date and time, in UTC; without an offset, in the site's time zone (as the
+    admin's form reads it). ``None`` for anything else, or a time UTC cannot hold."""
+    try:
+        moment = parse_datetime(value)
+        if moment is None:
+            return None
+        moment = timezone.make_aware(moment) if timezone.is_naive(moment) else moment
+        # Year 1 at +14:00 parses, and is before year 1 in UTC: the database would fail on it.
+        return moment.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
 
 
 # --- policies -------------------------------------------------------------------------------

@@ -10,13 +10,11 @@ from typing import Any
 from django.core import signing
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, JsonResponse
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from ..models import MFAEvent
 from ..services import user_by_id
 from .responses import InvalidQuery
-from .staff import StaffView
+from .staff import StaffView, parse_moment
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100
@@ -72,13 +70,10 @@ def _read_cursor(value: str) -> Q:
 
 
 def _moment(name: str, value: str) -> datetime:
-    try:
-        moment = parse_datetime(value)
-    except ValueError:
-        moment = None
+    moment = parse_moment(value)
     if moment is None:
         raise InvalidQuery(field=name)
-    return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
+    return moment
 
 
 def _page_size(value: str | None) -> int:
