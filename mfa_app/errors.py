@@ -49,6 +49,13 @@ MESSAGES = {
     ),
     "method_not_allowed": _("This method is not allowed here."),
     "not_found": _("There is no such API endpoint."),
+    # The staff API's.
+    "permission_denied": _("You do not have permission to do this."),
+    "user_not_found": _("There is no user with this id."),
+    "tenant_not_found": _("There is no tenant with this id."),
+    "bypass_not_found": _("This user has no MFA bypass running."),
+    "invalid_policy": _("A policy setting is not valid: nothing was changed."),
+    "invalid_query": _("A query parameter is not valid."),
 }
 
 

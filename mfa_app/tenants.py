@@ -3,7 +3,7 @@
 from typing import Any
 
 from django.apps import apps
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.utils.module_loading import import_string
 
 from .conf import app_settings
@@ -27,3 +27,12 @@ def tenant_for(user: Any) -> Any | None:
     if isinstance(resolver, str):
         resolver = import_string(resolver)
     return resolver(user)
+
+
+def tenant_by_id(value: Any) -> Any | None:
+    """The tenant whose primary key is ``value`` (any spelling the key accepts), or ``None``."""
+    model = get_tenant_model()
+    try:
+        return model._default_manager.filter(pk=model._meta.pk.to_python(value)).first()
+    except (ValidationError, ValueError, TypeError, OverflowError):
+        return None

@@ -4,6 +4,10 @@ Every operation of ``/mfa/api/openapi.json`` gets generated requests from a sign
 authenticator app, MFA passed just now, the CSRF cookie and header), in a fresh session each
 time so that one example's lockout or removed factor does not hide the next one's answer.
 Each answer must be documented (status, content type, headers, body schema) and none a 5xx.
+
+The staff operations (``/staff/...``) are called by a superuser who passed MFA just now; half
+the examples name a real user and tenant in the path, so that resets, bypasses and policy
+changes are really made, not only refused as ``user_not_found``.
 """
 
 import pytest
@@ -29,7 +33,7 @@ from mfa_app import lockout, login_state
 from mfa_app.api.openapi import document
 from mfa_app.models import TOTPFactor
 
-from .factories import TOTPFactorFactory, UserFactory
+from .factories import OrganizationFactory, StaffFactory, TOTPFactorFactory, UserFactory
 
 CHECKS = [
     not_a_server_error,
@@ -76,6 +80,12 @@ def fresh_session(user) -> dict[str, str]:
 
 @pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])
 def test_every_answer_matches_the_openapi_document(live_server, account, method, path):
+    caller = account
+    real_ids: dict[str, str] = {}
+    if path.startswith("/staff/"):
+        caller = StaffFactory()
+        subject = TOTPFactorFactory().user
+        real_ids = {"user_id": str(subject.pk), "tenant_id": str(OrganizationFactory().pk)}
     base_url = f"{live_server.url}/mfa/api"
     schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json")
     operation = schema[path][method]
@@ -85,7 +95,7 @@ def test_every_answer_matches_the_openapi_document(live_server, account, method,
         operation.as_strategy(GenerationMode.NEGATIVE),
     )
 
-    @given(case=cases)
+    @given(case=cases, real=st.booleans())
     @hypothesis_settings(
         max_examples=15,
         deadline=None,
@@ -93,9 +103,13 @@ def test_every_answer_matches_the_openapi_document(live_server, account, method,
         database=None,
         suppress_health_check=list(HealthCheck),
     )
-    def answers_as_documented(case):
+    def answers_as_documented(case, real):
+        if real and case.path_parameters:
+            case.path_parameters.update(
+                {name: value for name, value in real_ids.items() if name in case.path_parameters}
+            )
         # A fresh session each time: one example's lockout or removed factor hides nothing.
-        cookies = fresh_session(account)
+        cookies = fresh_session(caller)
         case.call_and_validate(
             base_url=base_url,
             cookies=cookies,

@@ -27,6 +27,7 @@ from .openapi_schemas import (
     request_obj,
     schemas,
 )
+from .openapi_staff import staff_paths, staff_schemas
 
 # What each status means, for every operation that may answer it.
 ERRORS = {
@@ -398,6 +399,7 @@ def document() -> dict[str, Any]:
         **_enroll_paths(),
         **_challenge_paths(),
         **_factor_paths(),
+        **staff_paths(operation, _merge),
         "/openapi.json": {"get": _openapi_operation()},
     }
     for item in paths.values():
@@ -415,7 +417,7 @@ def document() -> dict[str, Any]:
         "security": [{"session": []}],
         "paths": paths,
         "components": {
-            "schemas": schemas(),
+            "schemas": {**schemas(), **staff_schemas()},
             "securitySchemes": {
                 "session": {"type": "apiKey", "in": "cookie", "name": settings.SESSION_COOKIE_NAME},
                 "csrf": {

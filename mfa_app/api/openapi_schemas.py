@@ -70,6 +70,7 @@ def schemas() -> dict[str, Any]:
                 max_length=INTEGER,
                 field=STRING,
                 reauthenticate_with={"type": "string", "enum": ["challenge", "password"]},
+                url={**STRING, "description": "Where to go first (add a factor, step up)."},
             ),
             valid={"type": "boolean", "enum": [False]},
         ),

@@ -5,11 +5,17 @@ from ..replies import PUBLIC_EXTRA, error_body, error_response
 
 __all__ = [
     "PUBLIC_EXTRA",
+    "BypassNotFound",
     "CsrfFailed",
+    "InvalidPolicy",
+    "InvalidQuery",
     "InvalidRequest",
     "MethodNotAllowed",
     "NotAuthenticated",
     "NotFound",
+    "PermissionDenied",
+    "TenantNotFound",
+    "UserNotFound",
     "error_body",
     "error_response",
 ]
@@ -39,3 +45,40 @@ class MethodNotAllowed(errors.MFAError):
 class NotFound(errors.MFAError):
     code = "not_found"
     status = 404
+
+
+# --- the staff API's ------------------------------------------------------------------------
+
+
+class PermissionDenied(errors.MFAError):
+    """Not staff, or without the Django permission the operation needs."""
+
+    code = "permission_denied"
+    status = 403
+
+
+class UserNotFound(errors.MFAError):
+    code = "user_not_found"
+    status = 404
+
+
+class TenantNotFound(errors.MFAError):
+    code = "tenant_not_found"
+    status = 404
+
+
+class BypassNotFound(errors.MFAError):
+    code = "bypass_not_found"
+    status = 404
+
+
+class InvalidPolicy(errors.MFAError):
+    """A setting the policy validation refused (``field`` names it): nothing was saved."""
+
+    code = "invalid_policy"
+
+
+class InvalidQuery(errors.MFAError):
+    """A query parameter (a filter, the cursor, the page size) is malformed (``field``)."""
+
+    code = "invalid_query"

@@ -1,7 +1,7 @@
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 
 from ..models import FactorType
-from . import base, challenge, enroll, factors, openapi, sessions, status
+from . import base, challenge, enroll, factors, openapi, sessions, staff_urls, status
 
 app_name = "api"
 
@@ -51,6 +51,7 @@ urlpatterns = [
         sessions.SignOutOthersView.as_view(),
         name="sign_out_others",
     ),
+    path("staff/", include(staff_urls.urlpatterns)),
     path("openapi.json", openapi.OpenAPIView.as_view(), name="openapi"),
     re_path(r"", base.NotFoundView.as_view(), name="not_found"),
 ]

@@ -61,6 +61,7 @@ from .recovery_codes import (
     recovery_codes_after_enrollment,
     regenerate_recovery_codes,
 )
+from .reports import event_summary, policy_report, user_by_id, user_status
 from .sessions import session_epoch, sign_out_other_sessions
 from .status import (
     CHALLENGE,
@@ -117,6 +118,7 @@ __all__ = [
     "enroll_code_factor",
     "enroll_totp",
     "enroll_webauthn",
+    "event_summary",
     "explain_policy",
     "factor_type_of",
     "finish_enrollment",
@@ -133,6 +135,7 @@ __all__ = [
     "note_mfa_passed",
     "note_password_changed",
     "passkey_login_options",
+    "policy_report",
     "policy_snapshot",
     "policy_values",
     "postpone_enrollment",
@@ -157,7 +160,9 @@ __all__ = [
     "trusted_devices",
     "unlock_mfa",
     "update_policy",
+    "user_by_id",
     "user_state",
+    "user_status",
     "verify_challenge",
     "verify_passkey_login",
     "was_passed",

@@ -9,11 +9,11 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from ... import services
-from ...conf import app_settings
 from ...factors import policy_names
-from ...models import ApplicationPolicy, Requirement, TenantPolicy
+from ...models import ApplicationPolicy, Requirement
 from ...policy import POLICY_FIELDS
-from ...tenants import get_tenant_model
+from ...services.reports import policy_report
+from ...tenants import get_tenant_model, tenant_by_id
 
 # Shorter spellings of some settings' options (``--mode REQUIRED``).
 ALIASES = {"requirement": ["--mode"], "grace_period_days": ["--grace-days"]}
@@ -36,10 +36,7 @@ yes_no.__name__ = "yes/no value"  # What argparse calls it in its error message.
 def find_tenant(value: str) -> Any:
     """The tenant whose primary key, or name (``name`` or ``slug`` field), is ``value``."""
     model = get_tenant_model()
-    try:
-        tenant = model._default_manager.filter(pk=model._meta.pk.to_python(value)).first()
-    except (ValidationError, ValueError):
-        tenant = None
+    tenant = tenant_by_id(value)
     names = [f.name for f in model._meta.get_fields() if f.name in TENANT_NAME_FIELDS]
     for name in names:
         if tenant is None:
@@ -160,13 +157,7 @@ class Command(BaseCommand):
 
     def _show(self, tenant: Any, *, as_json: bool) -> None:
         policy = services.get_policy(tenant)
-        data: dict[str, Any] = {
-            "scope": "tenant" if tenant is not None else "application",
-            "tenant": {"id": str(tenant.pk), "name": str(tenant)} if tenant is not None else None,
-            "override": policy.override if isinstance(policy, TenantPolicy) else None,
-            "policy": services.policy_values(policy) if policy is not None else None,
-            "staff_always_required": app_settings.STAFF_ALWAYS_REQUIRED,
-        }
+        data = policy_report(tenant)
         if as_json:
             self.stdout.write(json.dumps(data, indent=2))
             return

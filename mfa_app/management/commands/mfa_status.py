@@ -9,13 +9,13 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from ... import lockout, services
-from ...factors import factor_for_device, get_factor
-from ...models import MFAEvent, UserState
-from ...policy import POLICY_FIELDS
+from ... import services
+from ...factors import get_factor
+from ...services.reports import EVENTS_SHOWN, event_summary, user_by_id, user_status
 from .mfa_policy import shown
 
-EVENTS_SHOWN = 10
+# Moved to mfa_app.services.reports (the staff API sends the same object); importable here still.
+__all__ = ["EVENTS_SHOWN", "Command", "event_summary", "find_user", "user_status"]
 SOURCE_LABELS = {
     services.APPLICATION: "application policy",
     services.TENANT: "tenant policy",
@@ -38,9 +38,12 @@ def find_user(value: str, *, by_id: bool = False) -> Any:
     model = get_user_model()
     manager = model._default_manager
     label = "primary key" if by_id else model.USERNAME_FIELD
+    if by_id:
+        user = user_by_id(value)
+        if user is None:
+            raise CommandError(f"No user with {label} {value!r}.")
+        return user
     try:
-        if by_id:
-            return manager.get(pk=model._meta.pk.to_python(value))
         if hasattr(manager, "get_by_natural_key"):
             # The lookup the login form uses (a custom manager may ignore case, say).
             return manager.get_by_natural_key(value)
@@ -54,80 +57,6 @@ def when(moment: str | None) -> str:
     if not moment:
         return "never"
     return timezone.localtime(datetime.fromisoformat(moment)).strftime("%Y-%m-%d %H:%M %Z")
-
-
-def iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
-
-
-def event_summary(event: MFAEvent) -> str:
-    """The event's details in one line (audit details never hold a secret)."""
-    details = event.details if isinstance(event.details, dict) else {}
-    if event.kind == MFAEvent.Kind.DECISION:
-        reasons = details.get("reasons")
-        reasons = ", ".join(map(str, reasons)) if isinstance(reasons, list) else ""
-        return f"{details.get('outcome', '?')}: {reasons or '-'}"
-    return ", ".join(f"{key}={value}" for key, value in sorted(details.items()))
-
-
-def user_status(user: Any, events: int = EVENTS_SHOWN) -> dict[str, Any]:
-    """Everything ``mfa_status`` shows about ``user``, JSON-ready."""
-    status = services.mfa_status(user)
-    explanation = services.explain_policy(user)
-    state = UserState.objects.filter(user=user).first()
-    bypass = services.active_bypass(user)
-    values = services.policy_values(explanation.policy)
-    return {
-        "user": {"id": str(user.pk), "username": user.get_username()},
-        "enabled": status.enabled,
-        "policy": {
-            "requirement": explanation.policy.requirement,
-            "source": explanation.configured.source,
-            "tenant": str(explanation.tenant) if explanation.tenant is not None else None,
-            "staff_rule": explanation.policy.staff_rule,
-            "settings": {
-                name: {"value": values[name], "from": explanation.source_of(name)}
-                for name in POLICY_FIELDS
-            },
-        },
-        "factors": [
-            {
-                "type": factor_for_device(device).type,
-                "name": device.name,
-                "primary": device.is_primary,
-                "destination": device.masked_destination,
-                "added": iso(device.created_at),
-                "last_used": iso(device.last_used_at),
-            }
-            for device in status.factors
-        ],
-        "recovery_codes_remaining": status.recovery_codes_remaining,
-        "remembered_devices": services.trusted_devices(user).count(),
-        "lockout": {
-            "failed_attempts": state.failed_attempts if state is not None else 0,
-            "locked_until": iso(lockout.locked_until(user)),
-        },
-        "bypass": (
-            {
-                "until": iso(bypass.bypass_until),
-                "reason": bypass.bypass_reason,
-                "granted_by": bypass.bypass_granted_by,
-            }
-            if bypass is not None
-            else None
-        ),
-        "events": [
-            {
-                "time": iso(event.created_at),
-                "kind": event.kind,
-                "factor": event.factor_type,
-                "actor": event.actor,
-                "ip": event.ip_address,
-                "summary": event_summary(event),
-            }
-            for event in MFAEvent.objects.filter(user=user)[:events]
-        ],
-    }
 
 
 class Command(BaseCommand):
