@@ -1,0 +1,11 @@
+"""Test settings with django-mfa2 (``make test-peers``). A missing peer fails the run."""
+
+from tests.settings import *  # noqa: F403
+from tests.settings import INSTALLED_APPS
+
+INSTALLED_APPS = [*INSTALLED_APPS, "mfa"]
+MFA_TEST_PEERS = ("mfa2",)
+MFA_WEBAUTHN_RP_ID = "testserver"
+# django-mfa2's relying party.
+FIDO_SERVER_ID = "testserver"
+FIDO_SERVER_NAME = "Test server"
