@@ -12,8 +12,7 @@ from typing import Any
 
 from webauthn.helpers import base64url_to_bytes, parse_attestation_object
 
-from .. import clock
-from .base import RECOVERY, Importer, Item, record_key
+from .base import RECOVERY, Importer, Item, last_step, record_key, uuid_text
 
 
 class AllauthImporter(Importer):
@@ -71,7 +70,7 @@ class AllauthImporter(Importer):
             secret.upper(),
             digits=app_settings.TOTP_DIGITS,
             period=app_settings.TOTP_PERIOD,
-            last_t=_last_step(authenticator.last_used_at, app_settings.TOTP_PERIOD),
+            last_t=last_step(authenticator.last_used_at, app_settings.TOTP_PERIOD),
             delete=authenticator.delete,
         )
 
@@ -106,25 +105,8 @@ class AllauthImporter(Importer):
             public_key=attested.credential_public_key,
             sign_count=auth_data.sign_count,
             transports=list(credential["response"].get("transports") or []),
-            aaguid=_uuid(attested.aaguid),
+            aaguid=uuid_text(attested.aaguid),
             backup_eligible=auth_data.flags.be,
             backed_up=auth_data.flags.bs,
             user_handle=handle if isinstance(handle, bytes) else str(handle).encode(),
         )
-
-
-def _last_step(last_used_at: Any, period: int) -> int:
-    """The latest step a code used at ``last_used_at`` could have been for (-1: never used).
-
-    allauth keeps used codes in the cache only; this refuses every code of the tolerance
-    window around the last use rather than risk accepting one of them again.
-    """
-    if last_used_at is None:
-        return -1
-    used = int(last_used_at.timestamp() // period)
-    return min(used + 1, int(clock.timestamp() // period) + 1)
-
-
-def _uuid(raw: bytes) -> str:
-    hexed = raw.hex()
-    return f"{hexed[:8]}-{hexed[8:12]}-{hexed[12:16]}-{hexed[16:20]}-{hexed[20:]}"

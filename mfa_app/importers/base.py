@@ -152,6 +152,24 @@ def record_key(instance: Any) -> str:
     return f"{instance._meta.label_lower}:{instance.pk}"
 
 
+def last_step(last_used_at: Any, period: int) -> int:
+    """The latest step a code used at ``last_used_at`` could have been for (-1: never used).
+
+    For peers that keep no used step (only when a code was last accepted): every code of the
+    tolerance window around that use is refused, rather than risk accepting one again.
+    """
+    if last_used_at is None:
+        return -1
+    used = int(last_used_at.timestamp() // period) + app_settings.TOTP_TOLERANCE
+    return min(used, int(clock.timestamp() // period) + app_settings.TOTP_TOLERANCE)
+
+
+def uuid_text(raw: bytes) -> str:
+    """An AAGUID's 16 bytes as the usual UUID text."""
+    hexed = raw.hex()
+    return f"{hexed[:8]}-{hexed[8:12]}-{hexed[12:16]}-{hexed[16:20]}-{hexed[20:]}"
+
+
 def users_in_batches(
     importer: Importer, usernames: list[str] | None, batch_size: int
 ) -> Iterator[list[Any]]:

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from ..models import FactorType
-from .base import RECOVERY, Importer, Item, record_key
+from .base import RECOVERY, Importer, Item, last_step, record_key, uuid_text
 
 # Remembered browsers, not factors: the user is simply asked again here.
 SKIPPED = ("Trusted Device",)
@@ -63,7 +63,14 @@ class MFA2Importer(Importer):
         # pyotp's defaults: 6 digits, 30 s, which mfa2 never changes.
         secret = str(key.properties["secret_key"]).upper()
         return self.totp_item(
-            record_key(key), "Authenticator app", secret, digits=6, period=30, delete=key.delete
+            record_key(key),
+            "Authenticator app",
+            secret,
+            digits=6,
+            period=30,
+            # mfa2 keeps no used step, and accepts codes 15 minutes either side of now.
+            last_t=last_step(key.last_used, 30),
+            delete=key.delete,
         )
 
     def fido2(self, key: Any, user: Any) -> Item:
@@ -82,7 +89,7 @@ class MFA2Importer(Importer):
             credential_id=credential_id,
             public_key=public_key,
             sign_count=0,
-            aaguid=_uuid(aaguid),
+            aaguid=uuid_text(aaguid),
             backup_eligible=None,
             user_handle=handle,
         )
@@ -107,8 +114,3 @@ class MFA2Importer(Importer):
 
 def _padded(value: str) -> str:
     return value + "=" * (-len(value) % 4)
-
-
-def _uuid(raw: bytes) -> str:
-    hexed = raw.hex()
-    return f"{hexed[:8]}-{hexed[8:12]}-{hexed[12:16]}-{hexed[16:20]}-{hexed[20:]}"

@@ -9,3 +9,5 @@ MFA_WEBAUTHN_RP_ID = "testserver"
 # django-mfa2's relying party.
 FIDO_SERVER_ID = "testserver"
 FIDO_SERVER_NAME = "Test server"
+# django-mfa2 hashes its recovery codes with its own hasher, which must be listed.
+PASSWORD_HASHERS = [*PASSWORD_HASHERS, "mfa.recovery.Hash"]  # noqa: F405

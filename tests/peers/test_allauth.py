@@ -122,7 +122,9 @@ def test_a_key_made_for_another_rp_id_is_refused(user):
 def test_unreadable_data_is_refused_with_a_clear_line(user):
     broken = Authenticator.objects.create(user=user, type="webauthn", data={"name": "x"})
     out = run_import("allauth")
-    assert f"refused mfa.authenticator:{broken.pk} 'webauthn' (?): unreadable data (KeyError)" in out
+    assert (
+        f"refused mfa.authenticator:{broken.pk} 'webauthn' (?): unreadable data (KeyError)" in out
+    )
 
 
 def test_delete_source_removes_the_imported_authenticators(user):
