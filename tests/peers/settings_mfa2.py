@@ -1,4 +1,4 @@
-"""Test settings with django-mfa2 (``make test-peers``). A missing peer fails the run."""
+"""Test settings with django-mfa2 (``make test-peers``)."""
 
 from tests.settings import *  # noqa: F403
 from tests.settings import INSTALLED_APPS
