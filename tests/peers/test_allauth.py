@@ -12,6 +12,7 @@ from allauth.mfa.webauthn.internal.auth import WebAuthn
 from django.core import mail
 
 from mfa_app.models import MFAEvent, RecoveryCodeSet, TOTPFactor, WebAuthnCredential
+from tests.factories import UserFactory
 from tests.webauthn_authenticator import SoftwareAuthenticator, b64
 
 from .helpers import (
@@ -143,3 +144,15 @@ def test_running_twice_changes_nothing(user):
     out = run_import("allauth")
     assert "imported 0 factor(s)" in out and "refused" not in out
     assert WebAuthnCredential.objects.count() == 1 and TOTPFactor.objects.count() == 1
+
+
+def test_one_credential_stored_for_two_users_goes_to_the_first_only(user):
+    """allauth does not keep credential ids unique; here one credential names one account."""
+    other = UserFactory()
+    authenticator = SoftwareAuthenticator()
+    allauth_key(user, authenticator)
+    twin = allauth_key(other, authenticator)
+    out = run_import("allauth")
+    assert f"refused mfa.authenticator:{twin.pk} 'Blue key' (WEBAUTHN): " in out
+    assert "this credential is already registered here" in out
+    assert list(WebAuthnCredential.objects.values_list("user", flat=True)) == [user.pk]

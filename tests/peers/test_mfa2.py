@@ -14,7 +14,7 @@ from mfa import totp as mfa2_totp
 from mfa.models import User_Keys
 from webauthn.helpers import base64url_to_bytes
 
-from mfa_app.models import EmailFactor, ImportedRecord, RecoveryCodeSet, TOTPFactor
+from mfa_app.models import EmailFactor, ImportedRecord, MFAEvent, RecoveryCodeSet, TOTPFactor
 from mfa_app.models import WebAuthnCredential as Key
 from tests.webauthn_authenticator import SoftwareAuthenticator, b64
 
@@ -104,8 +104,11 @@ def test_a_synced_passkey_is_learned_at_first_use_not_refused(client, user):
     assert key.backup_eligible is True and key.backed_up is True
     logout(client)
     # Learned once, fixed since: the same credential claiming otherwise is refused (WA-08).
+    passkey.backed_up = False  # BS without BE would be junk, not a changed flag
     options = client.get(PASSKEY).json()
     assert not signed_in(client, client.post(PASSKEY, {"code": passkey.get(options, be=False)}))
+    refused = MFAEvent.objects.get(user=user, kind="failed")
+    assert refused.details["reason"] == "backup_eligibility_changed"
 
 
 def test_recovery_codes_cannot_be_carried_and_the_user_is_told(

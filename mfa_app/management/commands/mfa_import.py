@@ -4,6 +4,7 @@ from collections import Counter
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import IntegrityError
 
 from ...conf import app_settings
 from ...importers import SOURCES, importer_class
@@ -106,7 +107,17 @@ class Command(BaseCommand):
                 totals["users"] += 1
                 totals["factors"] += len(plan.to_import)
             return
-        outcome = apply(plan, importer, delete_source=options["delete_source"])
+        try:
+            outcome = apply(plan, importer, delete_source=options["delete_source"])
+        except IntegrityError as exc:
+            # Another row took the same credential or phone meanwhile (the checks ran before
+            # the transaction): this user's transaction is rolled back whole.
+            totals["users_refused"] += 1
+            totals["records_refused"] += 1
+            self.stdout.write(
+                self.style.WARNING(f"  left untouched: conflict while saving ({exc})")
+            )
+            return
         totals["users"] += 1
         totals["factors"] += outcome.imported
         totals["deleted"] += outcome.deleted
