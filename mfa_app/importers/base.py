@@ -173,16 +173,24 @@ def uuid_text(raw: bytes) -> str:
 def users_in_batches(
     importer: Importer, usernames: list[str] | None, batch_size: int
 ) -> Iterator[list[Any]]:
-    """The users to import, ``batch_size`` at a time, in primary key order."""
+    """The users to import, ``batch_size`` at a time, in primary key order.
+
+    Only the keys are held in memory; each batch is read by at most ``batch_size`` of them (a
+    long ``IN`` list would pass SQLite's limit on query parameters).
+    """
     model = get_user_model()
-    ids = sorted(set(importer.user_ids()), key=str)
-    users = model._default_manager.filter(pk__in=ids)
+    ids = set(importer.user_ids())
     if usernames is not None:
-        users = users.filter(**{f"{model.USERNAME_FIELD}__in": usernames})
-    ids = list(users.order_by("pk").values_list("pk", flat=True))
-    for start in range(0, len(ids), batch_size):
-        chunk = ids[start : start + batch_size]
+        ids &= set(users_named(usernames).values_list("pk", flat=True))
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), batch_size):
+        chunk = ordered[start : start + batch_size]
         yield list(model._default_manager.filter(pk__in=chunk).order_by("pk"))
+
+
+def users_named(usernames: Iterable[str]) -> Any:
+    model = get_user_model()
+    return model._default_manager.filter(**{f"{model.USERNAME_FIELD}__in": list(usernames)})
 
 
 def plan_for(importer: Importer, user: Any) -> UserPlan:

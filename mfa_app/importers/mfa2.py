@@ -12,11 +12,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 
 from ..models import FactorType
-from .base import RECOVERY, Importer, Item, last_step, record_key, uuid_text
+from .base import RECOVERY, Importer, Item, last_step, record_key, users_named, uuid_text
 
+CHUNK = 500  # usernames looked up at a time
 # Remembered browsers, not factors: the user is simply asked again here.
 SKIPPED = ("Trusted Device",)
 
@@ -29,11 +29,9 @@ class MFA2Importer(Importer):
     def user_ids(self) -> Iterable[Any]:
         from mfa.models import User_Keys
 
-        model = get_user_model()
-        usernames = User_Keys.objects.values_list("username", flat=True).distinct()
-        return model._default_manager.filter(
-            **{f"{model.USERNAME_FIELD}__in": list(usernames)}
-        ).values_list("pk", flat=True)
+        usernames = list(User_Keys.objects.values_list("username", flat=True).distinct())
+        for start in range(0, len(usernames), CHUNK):
+            yield from users_named(usernames[start : start + CHUNK]).values_list("pk", flat=True)
 
     def items(self, user: Any) -> list[Item]:
         from mfa.models import User_Keys

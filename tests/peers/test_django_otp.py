@@ -271,3 +271,10 @@ def test_small_batches_import_everyone(user):
         otp_totp(each)
     run_import("django_otp", "--batch-size", "1")
     assert TOTPFactor.objects.count() == 3
+
+
+def test_an_unknown_user_in_users_is_a_clear_error_and_nothing_is_imported(user):
+    otp_totp(user)
+    with pytest.raises(CommandError, match="--users: no such user: nobody"):
+        run_import("django_otp", "--users", user.username, "nobody")
+    assert not TOTPFactor.objects.exists()

@@ -8,7 +8,15 @@ from django.db import IntegrityError
 
 from ...conf import app_settings
 from ...importers import SOURCES, importer_class
-from ...importers.base import Importer, Item, UserPlan, apply, plan_for, policy_problem
+from ...importers.base import (
+    Importer,
+    Item,
+    UserPlan,
+    apply,
+    plan_for,
+    policy_problem,
+    users_named,
+)
 from ...importers.base import users_in_batches as batches
 
 
@@ -62,6 +70,10 @@ class Command(BaseCommand):
                 "INSTALLED_APPS (keep it there until the import is done)."
             )
         users, size = options["users"], options["batch_size"]
+        if users is not None:
+            unknown = set(users) - {u.get_username() for u in users_named(users)}
+            if unknown:
+                raise CommandError(f"--users: no such user: {', '.join(sorted(unknown))}")
         dry_run = options["dry_run"]
         # The policy check reads every user first: nothing is written if any would fail it.
         problems = [
