@@ -3,14 +3,23 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+# django-two-factor-auth's pins conflict with ours: its tests run in a virtualenv of their own.
+TWO_FACTOR_VENV ?= .venv-two-factor
+TWO_FACTOR_INSTALLED := $(TWO_FACTOR_VENV)/.installed
 
-.PHONY: demo test test-default test-custom-user lint format clean messages
+.PHONY: demo test test-default test-custom-user test-peers test-two-factor lint format clean messages
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,peers]"
 	touch $(INSTALLED)
+
+$(TWO_FACTOR_INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(TWO_FACTOR_VENV)
+	$(TWO_FACTOR_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(TWO_FACTOR_VENV)/bin/python -m pip install --quiet -e ".[peers-two-factor]"
+	touch $(TWO_FACTOR_INSTALLED)
 
 demo: $(INSTALLED)
 	$(BIN)/python manage.py migrate --noinput
@@ -27,6 +36,18 @@ test: $(INSTALLED)
 	$(BIN)/python -m pytest
 	MFA_TEST_CUSTOM_USER=1 $(BIN)/python -m pytest -m "not e2e and not package" \
 		--ignore=tests/test_fuzz.py --ignore=tests/test_api_schema.py --ignore=tests/test_locale.py
+	$(MAKE) test-peers
+
+# `manage.py mfa_import` against each peer package, installed, under its own settings
+# (tests/peers/): django-otp and allauth.mfa together, django-mfa2 apart (its app label is
+# allauth.mfa's), django-two-factor-auth in its own virtualenv.
+test-peers: $(INSTALLED) test-two-factor
+	$(BIN)/python -m pytest -p no:cacheprovider --ds tests.peers.settings_allauth tests/peers
+	$(BIN)/python -m pytest -p no:cacheprovider --ds tests.peers.settings_mfa2 tests/peers
+
+test-two-factor: $(TWO_FACTOR_INSTALLED)
+	$(TWO_FACTOR_VENV)/bin/python -m pytest -p no:cacheprovider \
+		--ds tests.peers.settings_two_factor tests/peers
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
@@ -49,7 +70,7 @@ messages: $(INSTALLED)
 	cd mfa_app && env -u DJANGO_SETTINGS_MODULE $(abspath $(BIN))/python -m django compilemessages
 
 clean:
-	rm -rf $(VENV) db.sqlite3 .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(TWO_FACTOR_VENV) db.sqlite3 .pytest_cache .ruff_cache
 
 # Benchmarks against a bare Django site (bench/README.md): `make bench BENCH_ARGS=--quick`.
 # The load test (gunicorn, PostgreSQL, Redis) is `bench/load/run.sh`.

@@ -113,6 +113,7 @@ DEFAULTS: dict[str, Any] = {
         "sign_in_failed": True,
         "new_device_sign_in": True,
         "bypass_granted": True,
+        "recovery_codes_imported": True,
     },
     # The site's address for links in them (``"https://example.com"``), needed where no request
     # is at hand (management commands). ``None``: the Sites framework, else the request's host.

@@ -32,6 +32,7 @@ SIGNALS = {
     Kind.SESSIONS_ENDED: signals.sessions_ended,
     Kind.NEW_DEVICE_SIGN_IN: signals.new_device_signed_in,
     Kind.POLICY_CHANGED: signals.policy_changed,
+    Kind.IMPORTED: signals.factor_imported,
 }
 
 

@@ -43,6 +43,7 @@ for _signal in (
     signals.challenge_failed,
     signals.new_device_signed_in,
     signals.bypass_granted,
+    signals.factor_imported,
 ):
     _signal.connect(_event_recorded, sender=MFAEvent, dispatch_uid="mfa_app.notifications")
 

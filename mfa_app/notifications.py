@@ -36,7 +36,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import clock, errors, throttle
 from .conf import DEFAULTS, app_settings
-from .factors import get_factor
+from .factors import fallback_factor, get_factor
 from .factors.email import email_address_for
 from .languages import language_for
 from .models import EmailFactor, MFAEvent
@@ -56,6 +56,8 @@ KINDS = {
     Kind.FAILED: "sign_in_failed",
     Kind.NEW_DEVICE_SIGN_IN: "new_device_sign_in",
     Kind.BYPASS_GRANTED: "bypass_granted",
+    # Only for recovery codes (``queued_notification``): the user should make a new set.
+    Kind.IMPORTED: "recovery_codes_imported",
 }
 # Kinds whose request is a staff member's: their IP and browser are theirs, no help to the user.
 DONE_BY_STAFF = ("mfa_reset", "bypass_granted")
@@ -203,6 +205,8 @@ def event_context(kind: str, event: MFAEvent, user: Any) -> dict[str, Any]:
         # At the last recovery code, the sign-in made and showed a new set.
         "new_codes_issued": kind == "recovery_code_used" and details.get("remaining") == 0,
         "days": details.get("days"),
+        # An import: whether the previous codes still work (once each) or were left behind.
+        "codes_carried": bool(details.get("carried", True)),
         "until": until,
         "support_contact": app_settings.SUPPORT_CONTACT,
     }
@@ -285,6 +289,8 @@ def queued_notification(event: MFAEvent, user: Any, request: Any = None) -> dict
     if kind is None or not is_enabled(kind):
         return None
     if kind == "sign_in_failed" and not _first_wrong_answer_of_a_sign_in(event):
+        return None
+    if kind == "recovery_codes_imported" and event.factor_type != fallback_factor().type:
         return None
     removed = _take_removed_addresses(user) if kind in ("factor_removed", "mfa_reset") else []
     recipients = recipients_for(user, removed)

@@ -391,6 +391,22 @@ def test_a_synced_passkey_whose_counter_stays_at_zero_signs_in_again_and_again(c
     assert key.sign_count == 0 and key.last_used_at is not None
 
 
+def test_an_unknown_backup_flag_is_learned_at_first_use_then_fixed(client, user):
+    """An imported credential whose old package never stored the flag (mfa_import): NULL."""
+    passkey = SoftwareAuthenticator(counter_step=0, backup_eligible=True, backed_up=True)
+    key = stored_credential(user, passkey, backup_eligible=None)
+    assert answer(client, passkey.get(begin_sign_in(client, user))).status_code == 302
+    key.refresh_from_db()
+    assert key.backup_eligible is True
+    client.logout()
+    passkey.backed_up = False  # a flag set BS without BE would be junk, not a changed flag
+    refused = answer(client, passkey.get(begin_sign_in(client, user), be=False))
+    assert refused.status_code == 400 and not is_logged_in(client)
+    assert MFAEvent.objects.get(user=user, kind="failed").details["reason"] == (
+        "backup_eligibility_changed"
+    )
+
+
 ASSERTION_TAMPERING = {
     "wrong challenge": ({"challenge": b64(b"\x01" * 64)}, NOT_VERIFIED),
     "wrong origin": ({"origin": "https://evil.example"}, NOT_VERIFIED),

@@ -1,6 +1,8 @@
 """Recovery codes: single-use look-up secrets, stored only as keyed hashes."""
 
 import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -24,22 +26,48 @@ def generate_code() -> str:
     return "-".join(raw[i : i + GROUP] for i in range(0, CODE_LENGTH, GROUP))
 
 
-def canonical(code: str) -> str:
+@dataclass(frozen=True)
+class CodeFormat:
+    """How a set's codes are read: their canonical form, and what can be one at all."""
+
+    canonical: Callable[[str], str]
+    shaped: Callable[[str], bool]
+
+
+def _ours(code: str) -> str:
     code = normalize_code(code).upper()
     return code.replace("O", "0").replace("I", "1").replace("L", "1")
 
 
-def digest(salt: str, code: str) -> str:
+def _lower(code: str) -> str:
+    return normalize_code(code).lower()
+
+
+# Codes imported from another package (``mfa_import``) keep that package's shape, so that a
+# code the user saved still works once: django-otp's static tokens (up to 16 letters and
+# digits, compared as typed, read here without regard to case), allauth's digits.
+FORMATS: dict[str, CodeFormat] = {
+    "": CodeFormat(_ours, lambda v: len(v) == CODE_LENGTH and all(ch in ALPHABET for ch in v)),
+    "django_otp": CodeFormat(_lower, lambda v: 0 < len(v) <= 16 and v.isascii() and v.isalnum()),
+    "allauth": CodeFormat(_lower, lambda v: 4 <= len(v) <= 16 and v.isascii() and v.isdigit()),
+}
+
+
+def canonical(code: str, legacy_format: str = "") -> str:
+    return FORMATS[legacy_format].canonical(code)
+
+
+def digest(salt: str, code: str, legacy_format: str = "") -> str:
     # Keyed with SECRET_KEY and salted per set: a database dump alone does not reveal the codes,
     # and one attempt costs one hash, compared by the database's unique index.
     return salted_hmac(
-        "mfa_app.recovery-code", salt + canonical(code), algorithm="sha256"
+        "mfa_app.recovery-code", salt + canonical(code, legacy_format), algorithm="sha256"
     ).hexdigest()
 
 
-def looks_like_code(code: str) -> bool:
-    value = canonical(code)
-    return len(value) == CODE_LENGTH and all(ch in ALPHABET for ch in value)
+def looks_like_code(code: str, legacy_format: str = "") -> bool:
+    code_format = FORMATS[legacy_format]
+    return code_format.shaped(code_format.canonical(code))
 
 
 @register
@@ -63,10 +91,10 @@ class Recovery(Factor):
         return policy.recovery_codes_enabled
 
     def verify(self, user: Any, code: str) -> RecoveryCodeSet | None:
-        if not looks_like_code(code):
-            return None
         code_set = self.devices(user).first()
-        if code_set is None or not self.spend_code(code_set, code):
+        if code_set is None or not self.could_answer(code_set, code):
+            return None
+        if not self.spend_code(code_set, code):
             return None
         return code_set
 
@@ -76,7 +104,9 @@ class Recovery(Factor):
         now = clock.now()
         with transaction.atomic():
             spent = RecoveryCode.objects.filter(
-                code_set=code_set, digest=digest(code_set.salt, code), used_at__isnull=True
+                code_set=code_set,
+                digest=digest(code_set.salt, code, code_set.legacy_format),
+                used_at__isnull=True,
             ).update(used_at=now)
             if spent != 1:
                 return False
@@ -84,10 +114,27 @@ class Recovery(Factor):
         return True
 
     def could_answer(self, device: RecoveryCodeSet, token: str) -> bool:
-        return looks_like_code(token)
+        return looks_like_code(token, device.legacy_format)
 
     def verify_device(self, device: RecoveryCodeSet, token: str) -> bool:
-        return looks_like_code(token) and self.spend_code(device, token)
+        return self.could_answer(device, token) and self.spend_code(device, token)
+
+    def import_codes(self, user: Any, codes: list[str], legacy_format: str) -> RecoveryCodeSet:
+        """Keep another package's unused ``codes`` as the user's set, hashed like ours.
+
+        The caller makes sure the user has no set yet; each code is spent once, as ours are.
+        """
+        salt = secrets.token_hex(16)
+        code_set = RecoveryCodeSet.objects.create(
+            user=user,
+            name=str(_("Recovery codes")),
+            confirmed=True,
+            salt=salt,
+            legacy_format=legacy_format,
+        )
+        digests = {digest(salt, code, legacy_format) for code in codes}
+        RecoveryCode.objects.bulk_create(RecoveryCode(code_set=code_set, digest=d) for d in digests)
+        return code_set
 
     def replace_codes(self, user: Any, count: int) -> list[str]:
         """Generate a new set of ``count`` codes, invalidating every earlier code."""

@@ -378,8 +378,9 @@ def _verify_and_spend(
     if device.last_challenge == marker:
         raise _invalid("replayed")
     verified = _check_assertion(device, credential, challenge, rp)
-    # WA-08: backup eligibility is fixed when the credential is created.
-    if _multi_device(verified) != device.backup_eligible:
+    # WA-08: backup eligibility is fixed when the credential is created. A credential imported
+    # from a peer that never stored it (``None``) learns it from its first assertion instead.
+    if device.backup_eligible is not None and _multi_device(verified) != device.backup_eligible:
         raise _invalid("rejected", reason="backup_eligibility_changed")
     return _spend(device, verified, marker)
 
@@ -389,6 +390,8 @@ def _spend(
 ) -> WebAuthnCredential:
     """Record the new counter with one conditional UPDATE: one assertion, one winner."""
     now = clock.now()
+    unknown = device.backup_eligible is None
+    learned = {"backup_eligible": _multi_device(verified)} if unknown else {}
     # Of two requests carrying the same assertion, only the first still finds the counter and
     # the last challenge as both read them; the other updates nothing.
     spent = (
@@ -399,10 +402,13 @@ def _spend(
             backed_up=verified.credential_backed_up,
             last_challenge=marker,
             last_used_at=now,
+            **learned,
         )
     )
     if spent != 1:
         raise _invalid("replayed")
+    if learned:
+        device.backup_eligible = learned["backup_eligible"]
     device.sign_count, device.backed_up = verified.new_sign_count, verified.credential_backed_up
     device.last_challenge, device.last_used_at = marker, now
     return device

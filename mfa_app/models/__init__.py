@@ -5,6 +5,7 @@ from .events import MFAEvent
 from .factors import (
     EmailFactor,
     FactorModel,
+    ImportedRecord,
     RecoveryCode,
     RecoveryCodeSet,
     SMSFactor,
@@ -22,6 +23,7 @@ __all__ = [
     "EmailFactor",
     "FactorModel",
     "FactorType",
+    "ImportedRecord",
     "LoginRecord",
     "MFAEvent",
     "PolicyFields",

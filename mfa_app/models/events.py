@@ -27,6 +27,7 @@ class MFAEvent(models.Model):
         SESSIONS_ENDED = "sessions_ended", _("Sessions signed out")
         NEW_DEVICE_SIGN_IN = "new_device_sign_in", _("Sign-in from a new browser")
         POLICY_CHANGED = "policy_changed", _("Policy changed")
+        IMPORTED = "imported", _("Factor imported")
 
     kind = models.CharField(_("event"), max_length=32, choices=Kind.choices)
     user = models.ForeignKey(

@@ -1,5 +1,6 @@
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_otp.models import Device, TimestampMixin
@@ -62,7 +63,9 @@ class WebAuthnCredential(FactorModel):
     sign_count = models.PositiveBigIntegerField(default=0)
     transports = models.JSONField(default=list, blank=True)
     aaguid = models.CharField(max_length=36, blank=True)
-    backup_eligible = models.BooleanField(default=False)
+    # NULL: not known, for a credential imported from a peer that never stored the flag; the
+    # first assertion tells it, and from then on it is fixed like any other (WA-08).
+    backup_eligible = models.BooleanField(default=False, null=True)
     backed_up = models.BooleanField(default=False)
     # The random user.id the credential was created for (never the pk): an assertion that
     # returns a userHandle must return this one (WA-12).
@@ -121,6 +124,9 @@ class RecoveryCodeSet(FactorModel):
 
     # Per-set salt mixed into every code's keyed hash.
     salt = models.CharField(max_length=64)
+    # Empty for mfa_app's own codes; else the peer whose codes were imported into this set
+    # (``"django_otp"``, ``"allauth"``): their shape is not ours, so it says how to read one.
+    legacy_format = models.CharField(max_length=16, blank=True, default="")
 
     class Meta:
         verbose_name = _("recovery code set")
@@ -142,3 +148,36 @@ class RecoveryCode(models.Model):
 
     def __str__(self) -> str:
         return f"recovery code #{self.pk}"
+
+
+class ImportedRecord(models.Model):
+    """One record of another MFA package that ``mfa_import`` carried over, or could not.
+
+    What makes the import idempotent (a record already here is not imported again) and what
+    ``--delete-source`` may delete: only records listed here as imported.
+    """
+
+    class Outcome(models.TextChoices):
+        IMPORTED = "imported", _("imported")
+        # Known but not carried (one-way hashed recovery codes): the user was told.
+        NOT_CARRIED = "not_carried", _("not carried over")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mfa_imported_records"
+    )
+    source = models.CharField(max_length=32)
+    # The peer's model and primary key: ``"otp_totp.totpdevice:12"``.
+    record = models.CharField(max_length=200)
+    factor_type = models.CharField(max_length=16)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    imported_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("imported record")
+        verbose_name_plural = _("imported records")
+        constraints = [
+            models.UniqueConstraint(fields=["source", "record"], name="mfa_app_import_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.record}"

@@ -58,6 +58,7 @@ from .policies import (
     update_policy,
 )
 from .recovery_codes import (
+    imported_codes_notice,
     recovery_codes_after_enrollment,
     regenerate_recovery_codes,
 )
@@ -126,6 +127,7 @@ __all__ = [
     "get_user_factor",
     "grace_days_left",
     "grant_bypass",
+    "imported_codes_notice",
     "is_pending",
     "list_factors",
     "login_requirement",

@@ -7,9 +7,7 @@ from django.http import HttpRequest
 
 from .. import errors, events
 from ..factors import fallback_factor
-from ..models import (
-    RecoveryCodeSet,
-)
+from ..models import ImportedRecord, RecoveryCodeSet
 from ..policy import EffectivePolicy, policy_for
 from .status import Kind
 from .trust import revoke_devices
@@ -60,3 +58,21 @@ def _replace_recovery_codes(
     codes = fallback_factor().replace_codes(user, policy.recovery_codes_count)
     events.record(Kind.RECOVERY_CODES_GENERATED, user, request, count=len(codes))
     return codes
+
+
+def imported_codes_notice(user: Any) -> str:
+    """Whether to ask the user for a new set of recovery codes after an import (``mfa_import``).
+
+    ``"carried"``: their set is another package's codes, which still work once each;
+    ``"not_carried"``: that package's codes could not be carried over and they have none here;
+    ``""``: nothing to say (their codes are mfa_app's own, or nothing was imported).
+    """
+    code_set = RecoveryCodeSet.objects.filter(user=user).only("legacy_format").first()
+    if code_set is not None:
+        return "carried" if code_set.legacy_format else ""
+    left_behind = ImportedRecord.objects.filter(
+        user=user,
+        factor_type=fallback_factor().type,
+        outcome=ImportedRecord.Outcome.NOT_CARRIED,
+    )
+    return "not_carried" if left_behind.exists() else ""

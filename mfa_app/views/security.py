@@ -48,6 +48,7 @@ class SecurityView(LoginRequiredMixin, MFAEnabledMixin, View):
             "trusted_devices": list(services.trusted_devices(request.user)),
             "this_device": services.this_browsers_trust(request.user, request),
             "offer_sign_out": login_state.sign_out_offered(request),
+            "imported_codes": services.imported_codes_notice(request.user),
         }
         return render(request, self.template_name, context)
 

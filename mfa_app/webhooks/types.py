@@ -26,6 +26,7 @@ EVENT_TYPES: dict[str, str] = {
     Kind.SESSIONS_ENDED: "mfa.sessions_ended",
     Kind.NEW_DEVICE_SIGN_IN: "mfa.new_device_sign_in",
     Kind.POLICY_CHANGED: "mfa.policy_changed",
+    Kind.IMPORTED: "mfa.factor_imported",
 }
 # Sent only by the admin's "Send a test event", whatever the endpoint subscribed to.
 TEST_EVENT_TYPE = "mfa.ping"
