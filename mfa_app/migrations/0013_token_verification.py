@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('mfa_app', '0011_trusted_devices_help_text'),
+        ('mfa_app', '0012_import_from_peers'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
