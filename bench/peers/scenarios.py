@@ -61,7 +61,17 @@ class Site:
 
     def sign_in(self, client: Client, user: PoolUser) -> None:
         self.password(client, user)
-        self.totp(client, base.totp_code(user))
+        self.totp(client, lasting_code(user))
+
+
+def lasting_code(user: PoolUser) -> str:
+    """The user's TOTP code, at least a second before its 30-second step ends: allauth takes
+    the current step's code only (``MFA_TOTP_TOLERANCE`` 0), and a code read in an untimed
+    ``prepare`` and posted after the step turned would fail the run."""
+    left = 30 - time.time() % 30
+    if left < 1:
+        time.sleep(left)
+    return base.totp_code(user)
 
 
 SITE: Site
@@ -137,7 +147,7 @@ def s2() -> Prepared:
         user = take("totp")
         client = client_for(user)
         SITE.password(client, user)
-        return client, base.totp_code(user)
+        return client, lasting_code(user)
 
     def timed(state: tuple[Client, str]) -> None:
         SITE.totp(*state)
