@@ -73,7 +73,23 @@ clean:
 	rm -rf $(VENV) $(TWO_FACTOR_VENV) db.sqlite3 .pytest_cache .ruff_cache
 
 # Benchmarks against a bare Django site (bench/README.md): `make bench BENCH_ARGS=--quick`.
-# The load test (gunicorn, PostgreSQL, Redis) is `bench/load/run.sh`.
+# `make bench PEERS=1` also runs django-two-factor-auth and allauth.mfa as sites in the same
+# run; they live in a virtualenv of their own (bench/peers/requirements.txt says why), with
+# the project virtualenv's Django. The load test (gunicorn, PostgreSQL, Redis) is
+# `bench/load/run.sh`.
+PEERS ?=
+PEERS_VENV := bench/.peers-venv
+PEERS_INSTALLED := $(PEERS_VENV)/.installed
+WITH_PEERS := $(filter 1 yes true,$(PEERS))
+
+$(PEERS_INSTALLED): bench/peers/requirements.txt $(INSTALLED)
+	$(PYTHON) -m venv $(PEERS_VENV)
+	$(PEERS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(PEERS_VENV)/bin/python -m pip install --quiet -r bench/peers/requirements.txt \
+		"Django==$$($(BIN)/python -c 'import django; print(django.get_version())')"
+	touch $(PEERS_INSTALLED)
+
 .PHONY: bench
-bench: $(INSTALLED)
-	$(BIN)/python bench/run.py $(BENCH_ARGS)
+bench: $(INSTALLED) $(if $(WITH_PEERS),$(PEERS_INSTALLED))
+	$(BIN)/python bench/run.py $(if $(WITH_PEERS),--peers --peers-python $(PEERS_VENV)/bin/python) \
+		$(BENCH_ARGS)

@@ -1,10 +1,12 @@
 """Run the in-process benchmarks (S1-S6) against mfa_app and a bare Django site; print figures.
 
-    .venv/bin/python bench/run.py [--quick] [--only S1,S2] [--sql] [--json out.json]
+    .venv/bin/python bench/run.py [--quick] [--only S1,S2] [--sql] [--json out.json] [--peers]
 
 Each site runs in its own process (``bench/worker.py``) on its own fresh SQLite file; rounds
-of the two sites alternate so that drift on the machine hits both alike. Nothing here asserts
-anything: it prints medians, p95s, queries and ratios against the targets (bench/README.md).
+of the sites alternate so that drift on the machine hits them alike. ``--peers`` adds two
+peers, django-two-factor-auth and allauth.mfa, as sites of their own (``bench/peers/``, run
+by the peers' virtualenv's Python) to S1, S2, S3 and S5. Nothing here asserts anything: it
+prints medians, p95s, queries and ratios against the targets (bench/README.md).
 """
 
 import argparse
@@ -24,6 +26,13 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
+PEERS_VENV_PYTHON = ROOT / "bench" / ".peers-venv" / "bin" / "python"
+# The peers, each a site in its own process: name -> settings module.
+PEERS = {
+    "two_factor": "bench.peers.two_factor_settings",
+    "allauth": "bench.peers.allauth_settings",
+}
+PEER_SCENARIOS = ("S1", "S2", "S3", "S5")
 
 
 @dataclass(frozen=True)
@@ -61,7 +70,13 @@ class Worker:
     """A site in a subprocess: one JSON command in, one JSON answer out."""
 
     def __init__(
-        self, name: str, settings: str, db_dir: Path, hasher: str = "md5", cpu: int | None = None
+        self,
+        name: str,
+        settings: str,
+        db_dir: Path,
+        hasher: str = "md5",
+        cpu: int | None = None,
+        python: str = PYTHON,
     ) -> None:
         self.name = name
         env = {
@@ -76,7 +91,7 @@ class Worker:
         env.pop("MFA_DB", None)
         self.log = open(db_dir / f"{name}.log", "w")  # noqa: SIM115
         self.proc = subprocess.Popen(  # noqa: S603 (our own worker, fixed arguments)
-            [PYTHON, "-m", "bench.worker"],
+            [python, "-m", "bench.worker"],
             cwd=ROOT,
             env=env,
             stdin=subprocess.PIPE,
@@ -148,6 +163,8 @@ class Bench:
         self.setup_info: dict[str, Any] = {}
         self.qr: dict[str, list[float]] = {}
         self.workers: dict[str, Worker] = {}
+        wanted = any(self.wants(scenario) for scenario in PEER_SCENARIOS)
+        self.peers: tuple[str, ...] = tuple(PEERS) if args.peers and wanted else ()
 
     def wants(self, scenario: str) -> bool:
         return scenario in self.only
@@ -182,8 +199,15 @@ class Bench:
             specs["bare_pbkdf2"] = ("bench.bare_settings", "pbkdf2", {"totp": n})
         if self.wants("S6"):
             specs["mfa_1m"] = ("bench.settings", "md5", {"totp": self.need("S2") + q + margin})
+        peer_pool = {
+            "totp": s1_logins + s2 + s3 + margin,
+            "recovery": s5 + margin,
+        }
+        for peer in self.peers:
+            specs[peer] = (PEERS[peer], "md5", peer_pool)
         for name, (settings, hasher, _) in specs.items():
-            self.workers[name] = Worker(name, settings, db_dir, hasher, self.args.cpu)
+            python = self.args.peers_python if name in self.peers else PYTHON
+            self.workers[name] = Worker(name, settings, db_dir, hasher, self.args.cpu, python)
         # Setups run side by side (the million users take longest); measuring starts after.
         for name, (_, _, pool) in specs.items():
             background = self.background if name == "mfa_1m" else 0
@@ -215,12 +239,11 @@ class Bench:
         if self.wants("S1"):
             print("S1: verified request", flush=True)
             for url_key in ("S1", "S1b"):
-                self.alternate(
-                    p["S1"],
-                    [(f"{url_key} bare", "bare", url_key), (f"{url_key} mfa", "mfa", url_key)],
-                )
-                self.count_queries(f"{url_key} bare", "bare", url_key)
-                self.count_queries(f"{url_key} mfa", "mfa", url_key)
+                sites = ["bare", "mfa", *(self.peers if url_key == "S1" else ())]
+                runs = [(f"{url_key} {site}", site, url_key) for site in sites]
+                self.alternate(p["S1"], runs)
+                for key, worker, scenario in runs:
+                    self.count_queries(key, worker, scenario)
                 plan = p["S1ab"]
                 result = self.workers["mfa"].call(
                     "ab", scenario=url_key, n=plan.n, warmup=plan.warmup
@@ -232,6 +255,7 @@ class Bench:
             runs = []
             if self.wants("S2"):
                 runs.append(("S2 mfa", "mfa", "S2"))
+                runs += [(f"S2 {peer}", peer, "S2") for peer in self.peers]
             if self.wants("S6"):
                 runs.append(("S6 mfa", "mfa_1m", "S6"))
             self.alternate(p["S2"], runs)
@@ -239,9 +263,10 @@ class Bench:
                 self.count_queries(key, worker, scenario)
         if self.wants("S3"):
             print("S3: full login", flush=True)
-            self.alternate(p["S3"], [("S3 bare", "bare", "S3"), ("S3 mfa", "mfa", "S3")])
-            self.count_queries("S3 bare", "bare", "S3")
-            self.count_queries("S3 mfa", "mfa", "S3")
+            runs = [(f"S3 {site}", site, "S3") for site in ("bare", "mfa", *self.peers)]
+            self.alternate(p["S3"], runs)
+            for key, worker, scenario in runs:
+                self.count_queries(key, worker, scenario)
             if "mfa_pbkdf2" in self.workers:
                 print("S3: full login, PBKDF2", flush=True)
                 self.alternate(
@@ -256,8 +281,10 @@ class Bench:
             self.qr_uri_length = result["uri_length"]
         if self.wants("S5"):
             print("S5: recovery code POST", flush=True)
-            self.alternate(p["S5"], [("S5 mfa", "mfa", "S5")])
-            self.count_queries("S5 mfa", "mfa", "S5")
+            runs = [(f"S5 {site}", site, "S5") for site in ("mfa", *self.peers)]
+            self.alternate(p["S5"], runs)
+            for key, worker, scenario in runs:
+                self.count_queries(key, worker, scenario)
 
     # --- report ---------------------------------------------------------------------------
 
@@ -267,11 +294,11 @@ class Bench:
     def qcount(self, key: str) -> str:
         if key not in self.queries:
             return "-"
-        counts = self.queries[key]["per_iteration"]
-        statements = sorted({c["statements"] for c in counts})
-        writes = sorted({c["writes"] for c in counts})
-        fmt = lambda xs: "/".join(map(str, xs))  # noqa: E731 (several values: unstable count)
-        return f"{fmt(statements)} ({fmt(writes)})"
+        # Several values (a/b): the count differed between the counted iterations.
+        statements, writes, commits = (
+            self.qfield(key, field) for field in ("statements", "writes", "commits")
+        )
+        return f"{statements} ({writes}; {commits})"
 
     def q(self, key: str, field: str = "statements") -> int:
         return max(c[field] for c in self.queries[key]["per_iteration"])
@@ -318,8 +345,14 @@ class Bench:
                     yes(ratio <= 1.03),
                 )
         if "S2 mfa" in self.samples:
-            n = self.q("S2 mfa")
-            row("S2 TOTP verify POST", "S2 mfa", "", "<=5 queries", yes(n <= 5))
+            n, commits = self.q("S2 mfa"), self.q("S2 mfa", "commits")
+            row(
+                "S2 TOTP verify POST",
+                "S2 mfa",
+                "",
+                "<=12 q, <=3 commits",
+                yes(n <= 12 and commits <= 3),
+            )
         for key, label in (("S3", "MD5"), ("S3p", "PBKDF2")):
             if f"{key} mfa" in self.samples:
                 ratio = self.med(f"{key} mfa") / self.med(f"{key} bare")
@@ -377,18 +410,19 @@ class Bench:
         return rows
 
     def report(self) -> None:
-        head = ("scenario", "median ms", "p95 ms", "queries (writes)", "ratio", "target", "met?")
-        rows = self.rows()
-        widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
-
-        def line(cells: tuple[str, ...]) -> str:
-            return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
-
+        head = (
+            "scenario",
+            "median ms",
+            "p95 ms",
+            "queries (writes; commits)",
+            "ratio",
+            "target",
+            "met?",
+        )
         print()
-        print(line(head))
-        print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-        for r in rows:
-            print(line(r))
+        print_table(head, self.rows())
+        if self.peers:
+            self.report_peers()
         print("\nSamples per row: " + ", ".join(f"{k}={len(v)}" for k, v in self.samples.items()))
         if self.steps:
             print("\nS3 per step, median ms:")
@@ -414,6 +448,119 @@ class Bench:
                 for i, sql in enumerate(data["sql"], 1):
                     print(f"  {i:2}. {shorten(sql)}")
 
+    # --- peers ----------------------------------------------------------------------------
+
+    def peer_scenarios(self) -> list[tuple[str, str]]:
+        labels = {
+            "S1": "S1 verified GET /private/",
+            "S2": "S2 TOTP answer POST",
+            "S3": "S3 password + TOTP, whole sign-in",
+            "S5": "S5 recovery code POST",
+        }
+        return [
+            (scenario, label)
+            for scenario, label in labels.items()
+            if any(f"{scenario} {peer}" in self.samples for peer in self.peers)
+        ]
+
+    def fastest_peer(self, scenario: str) -> tuple[str, float]:
+        medians = {peer: self.med(f"{scenario} {peer}") for peer in self.peers}
+        peer = min(medians, key=medians.__getitem__)
+        return peer, medians[peer]
+
+    def requests(self, key: str) -> str:
+        """S3's requests per sign-in (its timed steps); one for the other scenarios."""
+        return str(len(self.steps[key])) if key in self.steps else "1"
+
+    def report_peers(self) -> None:
+        versions = {
+            peer: ", ".join(f"{k} {v}" for k, v in self.setup_info[peer]["versions"].items())
+            for peer in self.peers
+        }
+        print(
+            f"\nPeers (each its own process and SQLite file, MD5; Python {self.args.peers_python}):"
+        )
+        for peer, text in versions.items():
+            print(f"  {peer}: {text}")
+        head = (
+            "scenario",
+            "site",
+            "median ms",
+            "p95 ms",
+            "statements",
+            "writes",
+            "commits",
+            "requests",
+            "vs fastest peer",
+        )
+        rows = []
+        for scenario, label in self.peer_scenarios():
+            _, fastest = self.fastest_peer(scenario)
+            sites = [
+                site
+                for site in ("bare", "mfa", *self.peers)
+                if f"{scenario} {site}" in self.samples
+            ]
+            for i, site in enumerate(sites):
+                key = f"{scenario} {site}"
+                values = self.samples[key]
+                counts = [
+                    self.qfield(key, field) if key in self.queries else "-"
+                    for field in ("statements", "writes", "commits")
+                ]
+                rows.append(
+                    (
+                        label if i == 0 else "",
+                        site,
+                        f"{median(values):.2f}",
+                        f"{p95(values):.2f}",
+                        *counts,
+                        self.requests(key),
+                        f"{median(values) / fastest:.2f}x",
+                    )
+                )
+        print()
+        print_table(head, rows)
+
+        yes = lambda ok: "yes" if ok else "NO"  # noqa: E731
+        targets = []
+        if "S1 mfa" in self.samples:
+            ratio = self.med("S1 mfa") / self.med("S1 bare")
+            targets.append(
+                ("S1 verified GET, mfa vs bare", "<=1.03x", f"{ratio:.3f}x", ratio <= 1.03)
+            )
+        for scenario, label in self.peer_scenarios():
+            if scenario == "S1" or f"{scenario} mfa" not in self.samples:
+                continue
+            peer, fastest = self.fastest_peer(scenario)
+            ours = self.med(f"{scenario} mfa")
+            targets.append(
+                (
+                    f"{label}: mfa median vs fastest peer ({peer})",
+                    f"<={fastest:.2f} ms",
+                    f"{ours:.2f} ms ({ours / fastest:.2f}x)",
+                    ours <= fastest,
+                )
+            )
+        if "S2 mfa" in self.queries:
+            n, commits = self.q("S2 mfa"), self.q("S2 mfa", "commits")
+            targets.append(("S2 statements (mfa)", "<=12", str(n), n <= 12))
+            targets.append(("S2 commits (mfa)", "<=3", str(commits), commits <= 3))
+        if "S6 mfa" in self.samples and "S2 mfa" in self.samples:
+            ratio = self.med("S6 mfa") / self.med("S2 mfa")
+            targets.append(
+                (f"S6/S2 among {self.background:,} users", "<=1.1", f"{ratio:.3f}", ratio <= 1.1)
+            )
+        print()
+        print_table(
+            ("target (issue 13)", "wanted", "measured", "met?"),
+            [(name, want, got, yes(ok)) for name, want, got, ok in targets],
+        )
+
+    def qfield(self, key: str, field: str) -> str:
+        """One count of every counted iteration of ``key``: "11", or "11/12" if they differ."""
+        return "/".join(map(str, sorted({c[field] for c in self.queries[key]["per_iteration"]})))
+
     def dump(self, path: str) -> None:
         data = {
             "meta": machine(),
@@ -424,6 +571,30 @@ class Bench:
             "qr_ms": self.qr,
         }
         Path(path).write_text(json.dumps(data, indent=1))
+
+
+def print_table(head: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+
+    def line(cells: tuple[str, ...]) -> str:
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
+
+    print(line(head))
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for r in rows:
+        print(line(r))
+
+
+def peers_python_ok(python: str) -> str:
+    """Why ``python`` cannot run the peer sites, or "" if it can."""
+    check = "import django_otp, two_factor, formtools, allauth.mfa, pyotp, qrcode"
+    try:
+        out = subprocess.run(  # noqa: S603 (an interpreter the user named; fixed code)
+            [python, "-c", check], capture_output=True, text=True, timeout=60
+        )
+    except OSError as exc:
+        return str(exc)
+    return out.stderr.strip().splitlines()[-1] if out.returncode else ""
 
 
 def shorten(sql: str, width: int = 200) -> str:
@@ -510,12 +681,28 @@ def main() -> None:
     )
     parser.add_argument("--keep", action="store_true", help="keep the databases and logs")
     parser.add_argument(
+        "--peers",
+        action="store_true",
+        help="also run django-two-factor-auth and allauth.mfa as sites (S1, S2, S3, S5)",
+    )
+    parser.add_argument(
+        "--peers-python",
+        default=str(PEERS_VENV_PYTHON) if PEERS_VENV_PYTHON.exists() else PYTHON,
+        help="the Python that has the peers installed (default: bench/.peers-venv's, "
+        "made by `make bench PEERS=1`, else this one)",
+    )
+    parser.add_argument(
         "--data-dir",
         default="/dev/shm" if os.access("/dev/shm", os.W_OK) else None,  # noqa: S108
         help="where the SQLite files go (default /dev/shm: RAM, so that no run waits on this "
         "machine's disk flushes; give a disk directory to count them in)",
     )
     args = parser.parse_args()
+    if args.peers and (why := peers_python_ok(args.peers_python)):
+        raise SystemExit(
+            f"--peers: {args.peers_python} cannot run the peer sites ({why}); "
+            "`make bench PEERS=1` installs them (bench/README.md)"
+        )
 
     meta = machine()
     print(

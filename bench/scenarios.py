@@ -356,9 +356,14 @@ SCENARIOS: dict[str, Callable[[], Prepared]] = {
 }
 
 
-def run(scenario: str, n: int, warmup: int) -> dict[str, Any]:
-    """``warmup`` untimed iterations, then ``n`` timed ones: their durations in ns."""
-    prepare, timed = SCENARIOS[scenario]()
+def run(
+    scenario: str, n: int, warmup: int, table: dict[str, Callable[[], Prepared]] | None = None
+) -> dict[str, Any]:
+    """``warmup`` untimed iterations, then ``n`` timed ones: their durations in ns.
+
+    ``table``: the site's scenarios (a peer site's module passes its own; default mfa_app's).
+    """
+    prepare, timed = (table or SCENARIOS)[scenario]()
     for _ in range(warmup):
         timed(prepare())
     samples, steps = [], {}
@@ -373,10 +378,12 @@ def run(scenario: str, n: int, warmup: int) -> dict[str, Any]:
     return {"samples": samples, "steps": steps}
 
 
-def queries(scenario: str, repeat: int = 3) -> dict[str, Any]:
+def queries(
+    scenario: str, repeat: int = 3, table: dict[str, Callable[[], Prepared]] | None = None
+) -> dict[str, Any]:
     """The SQL of ``repeat`` iterations (after one warm-up): counts per iteration, and the
-    statements of the last one. With steps (S3), statements are listed per step."""
-    prepare, timed = SCENARIOS[scenario]()
+    statements of the last one."""
+    prepare, timed = (table or SCENARIOS)[scenario]()
     timed(prepare())
     runs = []
     for _ in range(repeat):

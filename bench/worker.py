@@ -1,11 +1,14 @@
 """One benchmarked site in its own process, driven by ``bench/run.py`` over stdin/stdout.
 
 Started as ``python -m bench.worker`` (from the repository root) with
-``DJANGO_SETTINGS_MODULE`` (``bench.settings`` or ``bench.bare_settings``), ``SQLITE_PATH``
-(a fresh file) and ``BENCH_HASHER`` in its environment. It reads one JSON command a line and
-answers each with one JSON line; anything else the site prints goes to stderr.
+``DJANGO_SETTINGS_MODULE`` (``bench.settings``, ``bench.bare_settings`` or a peer's,
+``bench.peers.*_settings``), ``SQLITE_PATH`` (a fresh file) and ``BENCH_HASHER`` in its
+environment. It reads one JSON command a line and answers each with one JSON line; anything
+else the site prints goes to stderr. The scenarios are those of the settings'
+``BENCH_SCENARIOS`` module (a peer site's own), ``bench.scenarios`` by default.
 """
 
+import importlib
 import json
 import os
 import sys
@@ -24,7 +27,9 @@ import django  # noqa: E402
 
 django.setup()
 
-from bench import scenarios  # noqa: E402
+from django.conf import settings  # noqa: E402
+
+scenarios = importlib.import_module(getattr(settings, "BENCH_SCENARIOS", "bench.scenarios"))
 
 
 def handle(command: dict) -> dict:
@@ -35,9 +40,9 @@ def handle(command: dict) -> dict:
         return scenarios.run(**command)
     if op == "queries":
         return scenarios.queries(**command)
-    if op == "ab":
+    if op == "ab" and hasattr(scenarios, "middleware_ab"):
         return scenarios.middleware_ab(**command)
-    if op == "qr":
+    if op == "qr" and hasattr(scenarios, "qr"):
         return scenarios.qr(**command)
     raise ValueError(f"unknown op {op!r}")
 
