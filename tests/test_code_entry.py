@@ -272,3 +272,18 @@ def test_adding_email_again_is_an_error_with_a_way_on(client, totp):
     assert response.status_code == 400
     assert 'role="alert"' in text(response)
     assert mail.outbox == []
+
+
+def test_enrolling_an_app_a_typo_costs_nothing_and_a_wrong_code_is_cleared(client):
+    user = UserFactory()
+    client.force_login(user)
+    enroll = reverse("mfa_app:enroll_totp")
+    client.get(enroll)
+    typo = client.post(enroll, {"code": "abc123"})
+    assert typo.status_code == 400
+    assert "Enter the 6-digit code" in text(typo)
+    assert 'value="abc123"' in code_input(text(typo))  # a typo stays, to be corrected
+    assert failures(user) == 0
+    wrong = client.post(enroll, {"code": "000000"})
+    assert wrong.status_code == 400
+    assert 'value="' not in code_input(text(wrong))
