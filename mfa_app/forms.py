@@ -1,9 +1,12 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from phonenumber_field.formfields import PhoneNumberField
 
 from . import errors
+from .conf import app_settings
 from .factors import Factor, second_factors
+from .factors.base import normalize_code
 from .models import SMSFactor
 
 
@@ -22,13 +25,39 @@ class CodeForm(forms.Form):
         ),
     )
 
-    def __init__(self, *args, numeric: bool = True, **kwargs) -> None:
+    def __init__(self, *args, numeric: bool = True, digits: int | None = None, **kwargs) -> None:
+        """``digits``: the answer is exactly that many digits; anything else is refused here,
+        before it reaches a flow, so a typo costs the user no attempt."""
         super().__init__(*args, **kwargs)
-        if numeric:
-            self.fields["code"].widget.attrs.update(inputmode="numeric", pattern="[0-9 ]*")
+        self.digits = digits
+        if numeric or digits:
+            self.fields["code"].widget.attrs.update(inputmode="numeric", pattern="[0-9 -]*")
 
     def clean_code(self) -> str:
-        return self.cleaned_data["code"].strip()
+        code = self.cleaned_data["code"].strip()
+        if self.digits and not is_digits(code, self.digits):
+            raise forms.ValidationError(wrong_shape(self.digits), code="code_shape")
+        return code
+
+    def forget_code(self) -> None:
+        """Show the field empty again (after a wrong code), keeping its errors."""
+        if self.is_bound:
+            self.data = self.data.copy()
+            self.data["code"] = ""
+
+
+def is_digits(code: str, digits: int) -> bool:
+    """``digits`` ASCII digits, once the spaces and dashes people type between groups are gone."""
+    code = normalize_code(code)
+    return code.isascii() and code.isdigit() and len(code) == digits
+
+
+def wrong_shape(digits: int) -> str:
+    return ngettext(
+        "Enter the %(digits)d-digit code, using numbers only.",
+        "Enter the %(digits)d-digit code, using numbers only.",
+        digits,
+    ) % {"digits": digits}
 
 
 class ReauthenticateForm(forms.Form):
@@ -49,9 +78,17 @@ class ReauthenticateForm(forms.Form):
         ),
     )
 
+    def clean_code(self) -> str:
+        code = self.cleaned_data["code"].strip()
+        # Only an authenticator app's code is checked here: refuse other shapes before the
+        # check, which counts against the user's lockout.
+        if code and not is_digits(code, app_settings.TOTP_DIGITS):
+            raise forms.ValidationError(wrong_shape(app_settings.TOTP_DIGITS), code="code_shape")
+        return code
+
     def clean(self) -> dict:
         data = super().clean()
-        if not data.get("password") and not data.get("code"):
+        if not data.get("password") and not data.get("code") and not self.errors:
             raise forms.ValidationError(_("Enter your password or a code."))
         return data
 

@@ -103,6 +103,12 @@ class Factor:
     numeric_answer: ClassVar[bool] = True
 
     @property
+    def answer_digits(self) -> int | None:
+        """How many digits a right answer has, if always the same; a page refuses any other
+        shape before checking it, so a typo costs no attempt (``None``: no such rule)."""
+        return None
+
+    @property
     def add_label(self) -> str:
         """The security page's button that adds one of these.
 

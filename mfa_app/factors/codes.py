@@ -74,6 +74,7 @@ class CodeFactor(Factor):
     destination_field: ClassVar[str]
     # The API field that carries the destination the user types (None: nothing to type).
     destination_input: ClassVar[str | None] = None
+    answer_digits = CODE_DIGITS  # type: ignore[assignment]
 
     def clean_destination(self, value: Any, user: Any = None) -> str:
         """The canonical destination for ``value``; raise an ``MFAError`` if it cannot be one."""

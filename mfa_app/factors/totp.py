@@ -80,6 +80,10 @@ class TOTP(Factor):
             raise unreadable
         return None
 
+    @property
+    def answer_digits(self) -> int:
+        return app_settings.TOTP_DIGITS
+
     def could_answer(self, device: TOTPFactor, token: str) -> bool:
         code = normalize_code(token)
         return code.isascii() and code.isdigit() and len(code) == app_settings.TOTP_DIGITS

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import errors, login_state, services
 from ..conf import app_settings
+from ..factors import get_factor
 from ..models import Challenge, FactorType
 from ..policy import EffectivePolicy, policy_for
 from .challenge import STEP_UP, OpenChallenge
@@ -41,6 +42,23 @@ def step_up_methods(
     if factors is None:
         return methods
     return [m for m in methods if m.factor_type in factors]
+
+
+def confirm_methods(user: Any) -> tuple[list[str], list[services.ChallengeMethod]]:
+    """How ``user`` can confirm it is them again, recovery codes aside (a routine confirmation
+    should not spend one): the factor types whose typed code ``reauthenticate`` checks, and
+    the other ways, which need a step-up (a key, or a code sent first)."""
+    typed: list[str] = []
+    others = []
+    for method in step_up_methods(user):
+        factor = get_factor(method.factor_type)
+        if factor.is_fallback:
+            continue
+        if factor.typed_answer and not factor.per_device:
+            typed.append(method.factor_type)
+        else:
+            others.append(method)
+    return typed, others
 
 
 def open_step_up(request: HttpRequest, factors: Iterable[str] | None = None) -> OpenChallenge:

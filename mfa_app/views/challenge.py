@@ -1,3 +1,4 @@
+import math
 from datetime import timedelta
 from typing import Any
 
@@ -79,6 +80,9 @@ class ChallengeBase(View):
             )
         except errors.InvalidCode as exc:
             form.add_error("code", exc.message)
+            if isinstance(form, CodeForm):
+                # A wrong code stays wrong: the user types the next one into an empty field.
+                form.forget_code()
             return self.render(form, attempts_left=exc.extra.get("attempts_left"))
         except errors.RateLimited as exc:
             # Nothing was checked: the user (or this IP) must wait, or staff must unlock.
@@ -95,7 +99,7 @@ class ChallengeBase(View):
         except challenge.ENDED as exc:
             return self.ended(exc)
         except errors.MFAError as exc:
-            return self.render(self.make_form(), send_problem=resend_message(exc))
+            return self.render(self.make_form(), **send_refused(exc))
         messages.success(
             self.request, _("We sent a new code to %(to)s.") % {"to": self.method.destination}
         )
@@ -106,7 +110,7 @@ class ChallengeBase(View):
         if not factor.typed_answer:
             # The browser answers (a security key's assertion): a hidden field carries it.
             return WebAuthnAnswerForm(data)
-        return CodeForm(data, numeric=factor.numeric_answer)
+        return CodeForm(data, numeric=factor.numeric_answer, digits=factor.answer_digits)
 
     @staticmethod
     def method_query(method: services.ChallengeMethod) -> str:
@@ -132,9 +136,8 @@ class ChallengeBase(View):
             # Ended by a concurrent request (another tab) since this one started.
             return self.ended(exc)
         if setup.get("send_error"):
-            extra.setdefault(
-                "send_problem", resend_message(setup["send_error"], setup.get("retry_after"))
-            )
+            for key, value in send_refused(setup["send_error"], setup.get("retry_after")).items():
+                extra.setdefault(key, value)
         context = {
             "form": form,
             "method": self.method,
@@ -142,10 +145,11 @@ class ChallengeBase(View):
             "factor_label": get_factor(self.factor_type).label,
             "other_factors": others,
             "expires_at": int(self.opened.expires_at),
+            "code_minutes": code_minutes(),
             **setup,
             **extra,
         }
-        failed = form.errors or context.get("send_problem")
+        failed = form.errors or context.get("send_problem") or context.get("resend_wait")
         status = context.pop("status", None) or (400 if failed else 200)
         return render(self.request, self.template_name, context, status=status)
 
@@ -182,6 +186,8 @@ class ChallengeView(ChallengeBase):
 
     def render(self, form: Any, **extra: Any) -> HttpResponse:
         policy = self.opened.policy
+        # Said before it runs out: waiting longer drops the sign-in.
+        extra.setdefault("minutes_left", minutes_until(self.opened.expires_at))
         if policy.trusted_devices_enabled:
             extra.setdefault("remember_days", policy.trusted_device_days)
             extra.setdefault("remember_checked", self.request.POST.get("remember") == "1")
@@ -207,6 +213,39 @@ def wait_message(error: errors.RateLimited) -> str:
         return f"{error.message} {wait}"
     when = formats.date_format(timezone.localtime(until), "SHORT_DATETIME_FORMAT")
     return _("%(message)s Next try: %(when)s.") % {"message": error.message, "when": when}
+
+
+def code_minutes() -> int:
+    """How long a sent code works, in whole minutes (at least one)."""
+    return max(1, app_settings.CODE_TIMEOUT // 60)
+
+
+def minutes_until(timestamp: float) -> int:
+    """Whole minutes left until ``timestamp``, rounded up (0 once it has passed)."""
+    return max(0, math.ceil((timestamp - clock.timestamp()) / 60))
+
+
+def send_refused(error: errors.MFAError | str, retry_after: int | None = None) -> dict[str, Any]:
+    """What a page shows when no code was sent: a short wait is a countdown (``resend_wait``,
+    in seconds), not a problem; anything else is a problem (``send_problem``)."""
+    if isinstance(error, errors.MFAError):
+        retry_after = error.extra.get("retry_after") if retry_after is None else retry_after
+        short = isinstance(error, errors.RateLimited)
+    else:
+        short = True
+    if short and retry_after and retry_after <= countdown_limit():
+        return {"resend_wait": int(retry_after), "resend_clock": clock_text(int(retry_after))}
+    return {"send_problem": resend_message(error, retry_after)}
+
+
+def countdown_limit() -> int:
+    # The cooldown between two sends, or a minute and a half: longer waits are the daily caps.
+    return max(90, app_settings.CODE_RESEND_COOLDOWN)
+
+
+def clock_text(seconds: int) -> str:
+    """``42`` → ``"0:42"``, ``125`` → ``"2:05"``: the countdown's own format."""
+    return f"{seconds // 60}:{seconds % 60:02d}"
 
 
 def resend_message(error: errors.MFAError | str, retry_after: int | None = None) -> str:

@@ -10,14 +10,13 @@ from django.utils.translation import gettext as _
 from django.views import View
 
 from .. import errors
-from ..conf import app_settings
 from ..factors import get_factor
 from ..factors.email import email_address_for
 from ..flows import enrollment
 from ..forms import CodeForm, PhoneNumberForm
 from ..masking import mask_destination
 from ..models import FactorType
-from .challenge import resend_message
+from .challenge import code_minutes, resend_message, send_refused
 from .enroll import EnrollmentMixin
 
 
@@ -29,7 +28,7 @@ class CodeEnrollView(EnrollmentMixin, View):
     def get(self, request: HttpRequest) -> HttpResponse:
         if self.sent_to() is None or "change" in request.GET:
             return self.render_destination(self.destination_form())
-        return self.render_code(CodeForm())
+        return self.render_code(self.code_form())
 
     def post(self, request: HttpRequest) -> HttpResponse:
         if "send" in request.POST:
@@ -39,7 +38,7 @@ class CodeEnrollView(EnrollmentMixin, View):
             return HttpResponseRedirect(request.path)
         if "resend" in request.POST:
             return self.resend(destination)
-        return self.confirm(destination, CodeForm(request.POST))
+        return self.confirm(destination, self.code_form(request.POST))
 
     # --- steps ------------------------------------------------------------------------------
 
@@ -59,7 +58,7 @@ class CodeEnrollView(EnrollmentMixin, View):
         try:
             enrollment.send_code(self.enrollment, self.factor_type, destination)
         except errors.MFAError as exc:
-            return self.render_code(CodeForm(), send_problem=resend_message(exc))
+            return self.render_code(self.code_form(), **send_refused(exc))
         messages.success(
             self.request, _("We sent a new code to %(to)s.") % {"to": mask_destination(destination)}
         )
@@ -76,10 +75,14 @@ class CodeEnrollView(EnrollmentMixin, View):
             return self.restart(exc)
         except errors.MFAError as exc:
             form.add_error("code", exc.message)
+            form.forget_code()
             return self.render_code(form, attempts_left=exc.extra.get("attempts_left"))
         return self.finish(enrolled)
 
     # --- state and pages --------------------------------------------------------------------
+
+    def code_form(self, data: Any = None) -> CodeForm:
+        return CodeForm(data, digits=get_factor(self.factor_type).answer_digits)
 
     def sent_to(self) -> str | None:
         """Where this user's enrollment code went, if one was sent from this session."""
@@ -101,10 +104,11 @@ class CodeEnrollView(EnrollmentMixin, View):
             "form": form,
             "pending": self.pending,
             "factor_type": self.factor_type,
-            "minutes": max(1, app_settings.CODE_TIMEOUT // 60),
+            "minutes": code_minutes(),
             **context,
         }
-        status = 400 if form.errors or context.get("send_problem") else 200
+        refused = context.get("send_problem") or context.get("resend_wait")
+        status = 400 if form.errors or refused else 200
         return render(self.request, self.template_name, context, status=status)
 
 

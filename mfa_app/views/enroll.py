@@ -8,6 +8,7 @@ from django.views import View
 
 from .. import errors
 from ..conf import app_settings
+from ..factors import get_factor
 from ..flows import enrollment
 from ..forms import CodeForm
 from ..models import FactorType
@@ -92,10 +93,10 @@ class TOTPEnrollView(EnrollmentMixin, View):
     factor_type = FactorType.TOTP
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        return self.render(CodeForm())
+        return self.render(self.code_form())
 
     def post(self, request: HttpRequest) -> HttpResponse:
-        form = CodeForm(request.POST)
+        form = self.code_form(request.POST)
         if form.is_valid():
             try:
                 enrolled = enrollment.confirm_totp(self.enrollment, form.cleaned_data["code"])
@@ -108,7 +109,11 @@ class TOTPEnrollView(EnrollmentMixin, View):
                 form.add_error("code", exc.message)
             else:
                 return self.finish(enrolled)
+            form.forget_code()
         return self.render(form)
+
+    def code_form(self, data: Any = None) -> CodeForm:
+        return CodeForm(data, digits=get_factor(self.factor_type).answer_digits)
 
     def render(self, form: CodeForm) -> HttpResponse:
         setup = enrollment.totp_setup(self.enrollment)

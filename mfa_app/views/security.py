@@ -5,16 +5,17 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render, resolve_url
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django.views import View
 
 from .. import errors, login_state, services
 from ..conf import app_settings
-from ..factors import enrollable_factors, factor_for_device
+from ..factors import enrollable_factors, factor_for_device, get_factor
 from ..flows import manage, step_up
 from ..forms import ReauthenticateForm, RenameFactorForm
-from .challenge import wait_message
+from .challenge import ChallengeBase, wait_message
 from .mixins import MFAEnabledMixin, RecentAuthRequiredMixin
 
 
@@ -188,6 +189,23 @@ class ReauthenticateView(LoginRequiredMixin, View):
         next_url = login_state.safe_next(
             self.request, self.request.POST.get("next") or self.request.GET.get("next")
         )
-        has_factor = bool(services.active_factors(self.request.user))
-        context = {"form": form, "next": next_url, "has_factor": has_factor}
+        user = self.request.user
+        typed, others = step_up.confirm_methods(user)
+        # The step-up page opened on that way, coming back here's ``next`` afterwards.
+        back = f"&{urlencode({'next': next_url})}" if next_url else ""
+        confirm_with = [
+            {
+                "url": f"{reverse('mfa_app:step_up')}?{ChallengeBase.method_query(m)}{back}",
+                "label": get_factor(m.factor_type).switch_label(m),
+                "icon": get_factor(m.factor_type).icon,
+            }
+            for m in others
+        ]
+        context = {
+            "form": form,
+            "next": next_url,
+            "has_factor": bool(services.active_factors(user)),
+            "code_factor_labels": [get_factor(t).label for t in typed],
+            "confirm_with": confirm_with,
+        }
         return render(self.request, self.template_name, context, status=400 if form.errors else 200)

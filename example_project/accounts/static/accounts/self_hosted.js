@@ -57,6 +57,18 @@
     return text;
   }
 
+  function waitSeconds(result) {
+    // Too many wrong codes: a 429 whose error says how long (retry_after, also the
+    // Retry-After header) and until when (locked_until).
+    var error = result.data && result.data.error;
+    return result.status === 429 && error && error.retry_after ? Number(error.retry_after) : 0;
+  }
+
+  function clock(seconds) {
+    var rest = seconds % 60;
+    return Math.floor(seconds / 60) + ":" + (rest < 10 ? "0" : "") + rest;
+  }
+
   // --- building the page --------------------------------------------------------------------
 
   function el(tag, attributes, children) {
@@ -88,20 +100,40 @@
     return el("div", { class: "mfa-field" }, [el("label", { for: "sh-" + name, text: label }), input]);
   }
 
-  function form(children, button, onSubmit) {
+  function form(children, button, onSubmit, extra) {
     var problem = el("div", { class: "mfa-alert", role: "alert", hidden: "" });
     var submit = el("button", { type: "submit", class: "mfa-button mfa-button-primary", text: button });
-    var node = el("form", { novalidate: "" }, [problem].concat(children, [submit]));
+    var node = el("form", { novalidate: "" }, [problem].concat(children, [submit], extra || []));
+    var timer = null;
     node.addEventListener("submit", function (event) {
       event.preventDefault();
       submit.disabled = true;
       problem.hidden = true;
-      onSubmit(node, function (message) {
+      onSubmit(node, function (message, wait) {
         problem.textContent = message;
         problem.hidden = false;
         submit.disabled = false;
+        if (wait) countDown(wait);
       });
     });
+
+    function countDown(seconds) {
+      // The server refuses every answer until then: say how long, and keep Verify off.
+      var ends = Date.now() + seconds * 1000;
+      var shown = el("span", { class: "sh-wait", "aria-live": "off", dir: "ltr" });
+      problem.appendChild(el("p", {}, [document.createTextNode("Try again in "), shown]));
+      window.clearTimeout(timer);
+      (function tick() {
+        var left = Math.max(0, Math.ceil((ends - Date.now()) / 1000));
+        submit.disabled = left > 0;
+        if (left > 0) {
+          shown.textContent = clock(left) + ".";
+          timer = window.setTimeout(tick, 250);
+        } else {
+          shown.parentNode.textContent = "You can try again now.";
+        }
+      })();
+    }
     return node;
   }
 
@@ -167,10 +199,23 @@
       : method.type === "RECOVERY"
         ? "Enter one of your recovery codes."
         : "Enter the 6-digit code from your authenticator app.";
+    var codeAttributes = { autocomplete: "one-time-code", required: "", spellcheck: "false" };
+    if (method.type !== "RECOVERY") {
+      // Digits only: phones show their number pad.
+      codeAttributes.inputmode = "numeric";
+      codeAttributes.pattern = "[0-9 ]*";
+    }
+    var cancel = el("button", { type: "button", class: "mfa-button mfa-button-link", text: "Cancel" });
+    cancel.addEventListener("click", function () {
+      // Drops the half-finished login on the server; the password is asked for again.
+      call("POST", urls.api + "challenge/cancel/").then(function () {
+        showLogin();
+      });
+    });
     var answer = form(
       [
         el("p", { text: prompt }),
-        field("Code", "code", { autocomplete: "one-time-code", required: "" }),
+        field("Code", "code", codeAttributes),
         el("label", { class: "mfa-check" }, [
           el("input", { type: "checkbox", name: "remember" }),
           document.createTextNode(" Remember this device"),
@@ -189,10 +234,15 @@
             var codes = result.data.recovery_codes;
             return codes && codes.length ? showRecoveryCodes(codes) : refresh();
           }
-          if (result.status === 400 || result.status === 429) return fail(errorText(result.data));
+          if (result.status === 400 || result.status === 429) {
+            node.elements.code.value = "";
+            node.elements.code.focus();
+            return fail(errorText(result.data), waitSeconds(result));
+          }
           showLogin(errorText(result.data));
         });
       },
+      [cancel],
     );
     var others = factors
       .filter(function (other) {
@@ -201,15 +251,19 @@
       .map(function (other) {
         var label = LABELS[other.type] || other.type;
         if (other.destination) label += " (" + other.destination + ")";
-        var button = el("button", { type: "button", class: "mfa-link", text: "Use " + label });
+        var button = el("button", {
+          type: "button",
+          class: "mfa-button mfa-button-link",
+          text: "Use " + label,
+        });
         button.addEventListener("click", function () {
           choose(challenge, other);
         });
         return el("li", {}, [button]);
       });
     var children = [answer];
-    if (note) children.unshift(el("p", { class: "mfa-note", text: note }));
-    if (others.length) children.push(el("ul", { class: "mfa-other-factors" }, others));
+    if (note) children.unshift(el("p", { class: "mfa-help", text: note }));
+    if (others.length) children.push(el("ul", { class: "mfa-switch mfa-other-factors" }, others));
     screen("Two-step verification", children);
   }
 
@@ -237,7 +291,12 @@
             document.createTextNode("Or type this key: "),
             el("code", { class: "sh-secret", text: setup.secret }),
           ]),
-          field("Code", "code", { autocomplete: "one-time-code", inputmode: "numeric" }),
+          field("Code", "code", {
+            autocomplete: "one-time-code",
+            inputmode: "numeric",
+            pattern: "[0-9 ]*",
+            spellcheck: "false",
+          }),
         ],
         "Turn on",
         function (node, fail) {
