@@ -126,6 +126,9 @@ DEFAULTS: dict[str, Any] = {
     # path, ``(user, request) -> language code or None``. ``None`` (or a ``None`` answer): the
     # language active when the event happens, the request's; stored with a queued email.
     "USER_LANGUAGE": None,
+    # ``(request) -> (user, amr, mfa_at) | None`` for token clients of the staff API, e.g.
+    # "mfa_app.contrib.rest_framework.authenticate"; None: sessions only.
+    "TOKEN_AUTHENTICATOR": None,
     # How a user reaches the site's support when it wasn't them: an address, a URL, a phone.
     "SUPPORT_CONTACT": "",
     # Webhooks: seconds to wait on a receiver (connecting, then each read), the seconds

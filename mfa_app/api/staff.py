@@ -21,9 +21,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
-from .. import errors, services
+from .. import clock, errors, services
 from ..conf import app_settings
 from ..flows.step_up import mfa_verified, step_up_methods
 from ..models import ApplicationPolicy
@@ -64,15 +65,39 @@ class StaffMember:
 def staff_member(request: HttpRequest) -> StaffMember:
     """The caller of the staff API: the one place that decides who it is.
 
-    A session's user, with Django's CSRF check on unsafe methods and the session's MFA. (Token
-    authentication plugs in here: its user and its token's MFA claim, without the CSRF check.)
+    A token's holder when the request carries one and ``MFA_TOKEN_AUTHENTICATOR`` is set (its
+    user and its token's MFA claim); otherwise the session's user, with Django's CSRF check on
+    unsafe methods and the session's MFA.
     A pending login never gets here: the middleware answers it with its status.
     """
+    if app_settings.TOKEN_AUTHENTICATOR and request.headers.get("Authorization"):
+        return _token_holder(request)
     if not request.user.is_authenticated:
         raise NotAuthenticated()
     if request.method not in SAFE_METHODS:
         check_csrf(request)
     return StaffMember(request.user, lambda max_age: mfa_verified(request, max_age))
+
+
+def _token_holder(request: HttpRequest) -> StaffMember:
+    """A token client: ``MFA_TOKEN_AUTHENTICATOR`` names the user and when MFA was passed.
+
+    No CSRF check: a browser never adds an Authorization header to another site's request.
+    """
+    authenticator = app_settings.TOKEN_AUTHENTICATOR
+    if isinstance(authenticator, str):
+        authenticator = import_string(authenticator)
+    found = authenticator(request)
+    if found is None:
+        raise NotAuthenticated()
+    user, _methods, mfa_at = found
+
+    def verified(max_age: int | None) -> bool:
+        if mfa_at is None:
+            return False
+        return max_age is None or clock.now().timestamp() - mfa_at <= max_age
+
+    return StaffMember(user, verified)
 
 
 def has_permission(user: Any, model: str, action: str) -> bool:
