@@ -87,6 +87,20 @@ def test_wrong_codes_count_down_then_the_pending_login_is_dropped(totp):
     assert MFAEvent.objects.filter(kind=MFAEvent.Kind.LOCKED_OUT, user=totp.user).exists()
 
 
+@pytest.mark.parametrize("typo", ["12345a", "12345", "1234567", "abcdef"])
+def test_an_answer_of_the_wrong_shape_is_refused_and_costs_no_attempt(totp, typo):
+    api = pending_api(totp.user)
+    challenge_id = challenge_of(api)["id"]
+    typo_response = verify(api, challenge_id=challenge_id, code=typo)
+    assert typo_response.status_code == 400
+    assert error_of(typo_response)["code"] == "invalid_request"
+    assert error_of(typo_response)["field"] == "code"
+    # The next wrong answer is the first one counted.
+    counted = verify(api, challenge_id=challenge_id, code=wrong_code(totp))
+    assert error_of(counted)["attempts_left"] == 4
+    assert verify(api, challenge_id=challenge_id, code=code_for(totp)).status_code == 200
+
+
 def test_a_used_code_cannot_be_replayed(totp):
     code = code_for(totp)
     first = pending_api(totp.user)

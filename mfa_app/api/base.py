@@ -12,6 +12,7 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
 from .. import busy, errors
+from ..factors.base import get_factor
 from ..flows import manage
 from ..forms import CodeForm
 from ..policy import EffectivePolicy
@@ -142,9 +143,20 @@ class ApiView(View):
             raise InvalidRequest(field=name)
         return value
 
-    def code(self) -> str:
-        """A typed answer (a code from an app, a text, an email or a recovery code)."""
-        return self.form(CodeForm).cleaned_data["code"]
+    def code(self, factor_type: str | None = None) -> str:
+        """A typed answer (a code from an app, a text, an email or a recovery code).
+
+        With ``factor_type``, an answer of the wrong shape for it (letters, too few digits) is
+        refused here, as on the pages: it costs no attempt.
+        """
+        try:
+            factor = get_factor(factor_type) if factor_type else None
+        except KeyError:
+            factor = None  # no such factor: the flow refuses it (factor_not_allowed)
+        if factor is None:
+            return self.form(CodeForm).cleaned_data["code"]
+        shape = {"numeric": factor.numeric_answer, "digits": factor.answer_digits}
+        return self.form(CodeForm, **shape).cleaned_data["code"]
 
     def name(self) -> str:
         """The optional ``name`` of a factor being added (``""``: the factor's default)."""

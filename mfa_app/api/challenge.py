@@ -94,7 +94,7 @@ class VerifyView(AnswerView):
     def post(self, request: HttpRequest) -> JsonResponse:
         given_id = self.text("challenge_id", max_length=ID_MAX_LENGTH)
         factor_type = self.text("factor", max_length=FACTOR_MAX_LENGTH)
-        answer = self.code() if typed_answer(factor_type) else self.credential()
+        answer = self.code(factor_type) if typed_answer(factor_type) else self.credential()
         remember = self.flag("remember_device")
         expected = self.opened.challenge_id or step_up.current_challenge_id(request)
         if not same_id(given_id, expected):

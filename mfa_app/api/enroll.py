@@ -71,7 +71,7 @@ class TOTPConfirmView(EnrollView):
     factor_type = FactorType.TOTP
 
     def post(self, request: HttpRequest) -> JsonResponse:
-        code, name = self.code(), self.name()
+        code, name = self.code(self.factor_type), self.name()
         return self.enrolled(enrollment.confirm_totp(self.enrollment, code, name))
 
 
@@ -107,7 +107,7 @@ class CodeConfirmView(EnrollView):
     def post(self, request: HttpRequest) -> JsonResponse:
         field = destination_input(self.factor_type)
         given = self.text(field, max_length=PHONE_MAX_LENGTH) if field else None
-        code, name = self.code(), self.name()
+        code, name = self.code(self.factor_type), self.name()
         destination = enrollment.clean_destination(self.enrollment, self.factor_type, given)
         done = enrollment.confirm_code(self.enrollment, self.factor_type, destination, code, name)
         return self.enrolled(done)

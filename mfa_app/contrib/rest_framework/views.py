@@ -163,7 +163,7 @@ class VerifyView(_CarriedChallenge, api_challenge.VerifyView):
     def post(self, request: HttpRequest) -> JsonResponse:
         factor_type = self.text("factor", max_length=api_challenge.FACTOR_MAX_LENGTH)
         typed = api_challenge.typed_answer(factor_type)
-        answer = self.code() if typed else self.credential()
+        answer = self.code(factor_type) if typed else self.credential()
         remember = self.flag("remember_device")
         passed = challenge.answer(self.opened, factor_type, answer, remember=remember)
         body: dict[str, Any] = {
