@@ -63,7 +63,7 @@ format: $(INSTALLED)
 # makemessages (it reads MAKEMESSAGES_OPTIONS here) and fails when it would change a catalog.
 # A new language: `cd mfa_app && ../.venv/bin/python -m django makemessages -l xx`, translate,
 # then `make messages` (docs/translations.md).
-MAKEMESSAGES_OPTIONS := --all
+MAKEMESSAGES_OPTIONS := --all --no-obsolete
 messages: $(INSTALLED)
 	cd mfa_app && env -u DJANGO_SETTINGS_MODULE $(abspath $(BIN))/python -m django \
 		makemessages $(MAKEMESSAGES_OPTIONS)
