@@ -229,7 +229,7 @@ def test_the_reconfirm_page_names_the_factors_the_user_has(client, totp, sms_out
     EmailFactorFactory(user=user, is_primary=False)
     page = text(client.get(REAUTH + "?next=/private/"))
     assert "Or a code from your authenticator app" in page
-    assert "Text a code to ***-***-2671" in page
+    assert re.sub(r"<[^>]+>", "", page).count("Text a code to ***-***-2671") == 1
     assert "Email a code to" in page
     # Each way opens the step-up page on it, coming back to where the user was going.
     link = re.search(r'href="([^"]*factor=SMS[^"]*)"', page).group(1).replace("&amp;", "&")
