@@ -2,9 +2,13 @@
 375 px: every button readable (WCAG AA, 4.5:1) at rest, hovered and focused; row actions on one
 line at desktop width and stacked on a phone; the recommended factor marked."""
 
+import re
+
 import pytest
 
-from ..factories import SMSFactorFactory, TOTPFactorFactory, UserFactory, code_for
+from mfa_app.models import TOTPFactor
+
+from ..factories import SMSFactorFactory, StaffFactory, TOTPFactorFactory, UserFactory, code_for
 from .helpers import enter_code, expect, path_is, submit_login
 
 pytestmark = pytest.mark.e2e
@@ -166,3 +170,50 @@ def test_without_webauthn_the_authenticator_app_is_recommended(page, shot, allow
     choice = page.locator(".mfa-choice", has=page.locator(".mfa-badge:visible"))
     expect(choice).to_have_attribute("data-factor", "TOTP")
     shot("enroll-menu-no-webauthn")
+
+
+def test_the_admins_reset_asks_first_and_cancel_changes_nothing(page, shot, allow_codes):
+    staff = StaffFactory()
+    staff_app = TOTPFactorFactory(user=staff)
+    member = TOTPFactorFactory(name="Work phone").user
+    sign_in(page, shot, staff, staff_app)
+    changelist = f"/admin/{member._meta.app_label}/{member._meta.model_name}/"
+    page.goto(changelist)
+    page.locator(f'input[name="_selected_action"][value="{member.pk}"]').check()
+    page.locator('select[name="action"]').select_option("mfa_reset")
+    page.locator("button[name=index]").first.click()
+    expect(page.get_by_role("heading", name="Reset MFA?")).to_be_visible()
+    expect(page.get_by_text("Authenticator app: Work phone")).to_be_visible()
+    shot("reset-confirmation")
+    page.get_by_role("link", name="No, take me back").click()
+    expect(page).to_have_url(path_is(changelist))
+    assert TOTPFactor.objects.filter(user=member).exists()
+
+    page.locator(f'input[name="_selected_action"][value="{member.pk}"]').check()
+    page.locator('select[name="action"]').select_option("mfa_reset")
+    page.locator("button[name=index]").first.click()
+    page.get_by_role("button", name="Yes, reset MFA").click()
+    expect(page.get_by_text("Removed the factors and recovery codes of 1 user.")).to_be_visible()
+    shot("reset-done")
+    assert not TOTPFactor.objects.filter(user=member).exists()
+
+
+@pytest.mark.parametrize("width", [WIDE, NARROW])
+def test_a_remembered_browser_is_named_and_its_dates_read_as_words(page, shot, app_policy, width):
+    page.set_viewport_size({"width": width, "height": 800})
+    device = TOTPFactorFactory(name="Work phone")
+    page.goto("/accounts/login/")
+    submit_login(page, shot, device.user)
+    page.locator('input[name="remember"]').check()
+    enter_code(page, shot, code_for(device))
+    expect(page).to_have_url(path_is("/"))
+    page.goto("/mfa/security/")
+    remembered = page.locator("table.mfa-factors").nth(1).locator("tbody tr")
+    expect(remembered).to_have_count(1)
+    expect(remembered).to_contain_text("Chrome on Linux")  # headless Chromium's user agent
+    expect(remembered).not_to_contain_text("Mozilla/5.0")
+    until = remembered.locator('td[data-label="Until"] time')
+    expect(until).to_have_text(re.compile(r"^in \d+\xa0(days?|weeks?)$"))
+    expect(until).to_have_attribute("title", re.compile(r"\d{4}"))
+    shot(f"security-remembered-{width}")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
