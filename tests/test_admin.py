@@ -374,7 +374,7 @@ def test_reset_mfa_removes_factors_and_codes_and_is_audited(staff_client, staff,
     services.start_challenge(user)
     response = staff_client.post(
         admin_url(User, "changelist"),
-        {"action": "mfa_reset", "_selected_action": [str(user.pk)]},
+        {"action": "mfa_reset", "_selected_action": [str(user.pk)], "mfa_reset_confirm": "yes"},
         follow=True,
     )
     assert response.status_code == 200
@@ -391,6 +391,48 @@ def test_reset_mfa_removes_factors_and_codes_and_is_audited(staff_client, staff,
     assert not services.mfa_status(user).enabled
 
 
+def reset_confirmation(staff_client, *users):
+    """The action's first POST, as the changelist sends it: the confirmation page."""
+    return staff_client.post(
+        admin_url(User, "changelist"),
+        {"action": "mfa_reset", "_selected_action": [str(u.pk) for u in users]},
+    )
+
+
+def test_reset_mfa_first_asks_and_lists_what_each_user_loses(staff_client, enrolled):
+    user = enrolled.user
+    other = TOTPFactorFactory(name="Tablet").user
+    services.start_challenge(user)
+    page = reset_confirmation(staff_client, user, other)
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "Are you sure you want to reset the MFA of these 2 users?" in html
+    assert f"Authenticator app: {enrolled.name}" in html and "Authenticator app: Tablet" in html
+    assert "10 unused recovery codes" in html
+    assert 'name="csrfmiddlewaretoken"' in html
+    assert 'name="mfa_reset_confirm" value="yes"' in html
+    assert html.count('name="_selected_action"') == 2
+    assert "No, take me back" in html
+    # Nothing happened yet.
+    assert TOTPFactor.objects.filter(user__in=[user, other]).count() == 2
+    assert RecoveryCode.objects.filter(code_set__user=user).count() == 10
+    assert Challenge.objects.filter(user=user).exists()
+    assert not MFAEvent.objects.filter(kind=MFAEvent.Kind.RESET).exists()
+
+
+def test_confirming_the_reset_resets_only_the_listed_users(staff_client, staff, enrolled):
+    user, bystander = enrolled.user, TOTPFactorFactory().user
+    page = reset_confirmation(staff_client, user)
+    form = dict(
+        re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.content.decode())
+    )
+    response = staff_client.post(admin_url(User, "changelist"), form, follow=True)
+    assert "Removed the factors and recovery codes of 1 user." in response.content.decode()
+    assert not TOTPFactor.objects.filter(user=user).exists()
+    assert TOTPFactor.objects.filter(user=bystander).exists()
+    assert MFAEvent.objects.get(kind=MFAEvent.Kind.RESET).actor == staff.get_username()
+
+
 def test_reset_mfa_needs_the_change_permission(client, enrolled):
     viewer = UserFactory(is_staff=True)
     viewer.user_permissions.add(
@@ -404,7 +446,11 @@ def test_reset_mfa_needs_the_change_permission(client, enrolled):
     assert "mfa_reset" not in response.content.decode()
     client.post(
         admin_url(User, "changelist"),
-        {"action": "mfa_reset", "_selected_action": [str(enrolled.user.pk)]},
+        {
+            "action": "mfa_reset",
+            "_selected_action": [str(enrolled.user.pk)],
+            "mfa_reset_confirm": "yes",
+        },
     )
     assert TOTPFactor.objects.filter(user=enrolled.user).exists()
     assert not MFAEvent.objects.filter(kind=MFAEvent.Kind.RESET).exists()

@@ -217,7 +217,14 @@ def test_the_admin_reset_action_sends_the_same_email(client, totp, committed):
     model = type(totp.user)._meta
     url = reverse(f"admin:{model.app_label}_{model.model_name}_changelist")
     with committed():
-        client.post(url, {"action": "mfa_reset", "_selected_action": [str(totp.user.pk)]})
+        client.post(
+            url,
+            {
+                "action": "mfa_reset",
+                "_selected_action": [str(totp.user.pk)],
+                "mfa_reset_confirm": "yes",
+            },
+        )
     (message,) = notices("mfa_reset")
     assert message.to == [totp.user.email]
     # The staff member's own IP and browser stay out of the user's email.

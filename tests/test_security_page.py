@@ -1,16 +1,21 @@
 """The user's security page: list and remove factors, behind a recent authentication."""
 
+import re
 import time
+from datetime import timedelta
 
 import pytest
 import time_machine
 from django.urls import reverse
+from django.utils import formats, timezone, translation
 
 from mfa_app import services
 from mfa_app.models import MFAEvent, RecoveryCodeSet, Requirement, TOTPFactor
 
 from .conftest import password_login
 from .factories import PASSWORD, TOTPFactorFactory, code_for
+from .test_policy_engine import sign_in
+from .webauthn_authenticator import SoftwareAuthenticator, stored_credential
 
 SECURITY = reverse("mfa_app:security")
 REAUTH = reverse("mfa_app:reauthenticate")
@@ -144,3 +149,90 @@ def test_guessing_at_the_reauthentication_page_ends_the_session(signed_in, devic
     signed_in.post(reverse("mfa_app:challenge"), {"code": code_for(device, 1)})
     signed_in.post(REAUTH, {"password": "guess"})
     assert signed_in.post(REAUTH, {"password": PASSWORD})["Location"] == SECURITY
+
+
+# --- how the page reads ---------------------------------------------------------------------
+
+MAC_CHROME = (
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
+)
+
+
+def test_remembered_browsers_are_named_not_listed_as_user_agents(client, device):
+    sign_in(client, device, remember=True, step=0)
+    services.trusted_devices(device.user).update(user_agent=MAC_CHROME)
+    html = client.get(SECURITY).content.decode()
+    assert "Chrome on macOS" in html
+    assert "AppleWebKit" not in html and "Mozilla/5.0" not in html
+
+
+def test_a_browser_nobody_can_name_is_an_unknown_browser(client, device):
+    sign_in(client, device, remember=True, step=0)
+    services.trusted_devices(device.user).update(user_agent="<script>alert(1)</script>")
+    html = client.get(SECURITY).content.decode()
+    assert "Unknown browser" in html and "<script>alert" not in html
+
+
+def test_dates_are_relative_near_now_with_the_exact_moment_in_a_time_element(signed_in, device):
+    with time_machine.travel(device.created_at + timedelta(days=2, hours=1), tick=False):
+        html = signed_in.get(SECURITY).content.decode()
+    added = re.search(
+        r'<td data-label="Added"[^>]*><time datetime="([^"]+)" title="([^"]+)">([^<]+)</time>', html
+    )
+    assert added is not None, html
+    assert added[3] == "2\xa0days ago"
+    assert added[1].startswith(timezone.localtime(device.created_at).date().isoformat())
+    assert str(device.created_at.year) in added[2]
+
+
+def test_dates_further_away_use_the_locales_date_format_not_a_numeric_one(signed_in, device):
+    created = timezone.localtime(timezone.now() - timedelta(days=90))
+    TOTPFactor.objects.filter(pk=device.pk).update(created_at=created)
+    english = signed_in.get(SECURITY).content.decode()
+    german = signed_in.get(SECURITY, HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    added = re.search(r'data-label="Added"[^>]*><time[^>]*>([^<]+)</time>', english)[1]
+    with translation.override("en"):
+        assert added == formats.date_format(created, "DATE_FORMAT")
+    assert str(created.year) in added and "/" not in added
+    with translation.override("de"):
+        in_german = formats.date_format(created, "DATE_FORMAT")
+    assert in_german in german and in_german != added
+
+
+def test_a_factor_named_after_its_kind_is_not_named_twice(client, db):
+    device = TOTPFactorFactory(name="Authenticator app")
+    password_login(client, device.user)
+    client.post(reverse("mfa_app:challenge"), {"code": code_for(device)})
+    html = client.get(SECURITY).content.decode()
+    name = re.search(r'<div class="mfa-factor-name">(.*?)</td>', html, re.S)[1]
+    assert "<strong>Authenticator app</strong>" in name
+    assert name.count("Authenticator app") == 1
+
+
+def test_each_factor_and_each_add_button_has_a_hidden_icon(signed_in):
+    html = signed_in.get(SECURITY).content.decode()
+    row = re.search(r"<tbody>(.*?)</tbody>", html, re.S)[1]
+    assert row.count('<svg class="mfa-icon"') == 1
+    adds = re.search(r'<p class="mfa-actions mfa-add-actions">(.*?)</p>', html, re.S)[1]
+    assert adds.count('<svg class="mfa-icon"') == adds.count("<a ") >= 1
+    for svg in re.findall(r"<svg[^>]*>", html):
+        assert 'aria-hidden="true"' in svg and 'focusable="false"' in svg
+
+
+@pytest.mark.parametrize(
+    ("flags", "kind"),
+    [
+        ({"transports": ["usb", "nfc"]}, "Security key"),
+        ({"transports": ["internal"]}, "Passkey"),
+        ({"transports": ["hybrid"]}, "Passkey"),
+        ({"transports": ["usb"], "backup_eligible": True}, "Passkey"),
+    ],
+)
+def test_a_passkey_is_labelled_as_one(client, user, flags, kind):
+    client.force_login(user)  # no factor yet: fully signed in
+    stored_credential(user, SoftwareAuthenticator(), name="My key", **flags)
+    html = client.get(SECURITY).content.decode()
+    row = re.search(r"<tbody>(.*?)</tbody>", html, re.S)[1]
+    assert "My key" in row and f'<span class="mfa-help">{kind}</span>' in row
+    assert "Security key or passkey" not in row

@@ -167,7 +167,7 @@ def test_a_reset_from_the_admin_ends_trust_even_for_the_factor_enrolled_after(de
     staff = StaffFactory()
     admin = Client()
     sign_in_with_mfa(admin, staff)
-    run_action(admin, "mfa_reset", [device.user])
+    run_action(admin, "mfa_reset", [device.user], mfa_reset_confirm="yes")
     assert revocations(device.user) == [{"count": 1, "reason": "reset"}]
     assert MFAEvent.objects.get(kind="device_revoked").actor == staff.get_username()
     # The user enrolls again: the browser remembered before the reset does not skip it.

@@ -208,7 +208,11 @@ def test_a_staff_reset_is_not_in_the_staff_members_language(client, db, committe
     with committed():
         client.post(
             reverse(f"admin:{model.app_label}_{model.model_name}_changelist"),
-            {"action": "mfa_reset", "_selected_action": [str(totp.user.pk)]},
+            {
+                "action": "mfa_reset",
+                "_selected_action": [str(totp.user.pk)],
+                "mfa_reset_confirm": "yes",
+            },
         )
     email = mail.outbox[-1]
     assert email.to == [totp.user.email]
@@ -219,7 +223,11 @@ def test_a_staff_reset_is_not_in_the_staff_members_language(client, db, committe
     with committed():
         client.post(
             reverse(f"admin:{model.app_label}_{model.model_name}_changelist"),
-            {"action": "mfa_reset", "_selected_action": [str(totp.user.pk)]},
+            {
+                "action": "mfa_reset",
+                "_selected_action": [str(totp.user.pk)],
+                "mfa_reset_confirm": "yes",
+            },
         )
     assert '<html lang="fr"' in html_of(mail.outbox[-1])
 

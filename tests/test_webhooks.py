@@ -417,7 +417,8 @@ def test_a_queue_failure_is_logged_and_never_breaks_the_request(client, user, re
     user_admin = f"admin:{user._meta.app_label}_{user._meta.model_name}_changelist"
     with override_settings(MFA_WEBHOOK_TASK_BACKEND="nowhere"):
         response = client.post(
-            reverse(user_admin), {"action": "mfa_reset", "_selected_action": [user.pk]}
+            reverse(user_admin),
+            {"action": "mfa_reset", "_selected_action": [user.pk], "mfa_reset_confirm": "yes"},
         )
     assert response.status_code == 302
     assert not services.mfa_status(user).enabled

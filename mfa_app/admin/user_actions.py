@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from .. import clock, errors, login_state, services
+from ..factors import factor_for_device
 from ..policy import BYPASS_MAX_DAYS, check_bypass_until
 
 
@@ -61,8 +62,11 @@ class MFAUserActionsMixin:
     mfa_bypass_template: str | list[str] | None = None
 
     @admin.action(description=_("Reset MFA (remove factors and recovery codes)"))
-    def mfa_reset(self, request: HttpRequest, queryset: QuerySet) -> None:
+    def mfa_reset(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         users = list(queryset)
+        # Like Django's delete confirmation: the first POST only shows what would go.
+        if request.POST.get("mfa_reset_confirm") != "yes":
+            return self._reset_confirmation(request, users)
         for user in users:
             services.reset_mfa(user, actor=request.user, request=request)
             self.log_change(request, user, str(_("Reset MFA")))
@@ -168,6 +172,42 @@ class MFAUserActionsMixin:
             len(ended),
         )
         self.message_user(request, message % {"count": len(ended)}, messages.SUCCESS)
+
+    def _reset_confirmation(self, request: HttpRequest, users: list) -> TemplateResponse:
+        opts = self.model._meta
+        held = []
+        for user in users:
+            status = services.mfa_status(user)
+            factors = [(device, factor_for_device(device)) for device in status.factors]
+            held.append(
+                {
+                    "user": user,
+                    "factors": [
+                        {"name": device.name, "kind": factor.device_label(device)}
+                        for device, factor in factors
+                    ],
+                    "recovery_codes": status.recovery_codes_remaining,
+                    "devices": services.trusted_devices(user).count(),
+                }
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Reset MFA?"),
+            "subtitle": None,
+            "opts": opts,
+            "held": held,
+            "users": users,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(
+            request,
+            [
+                f"admin/{opts.app_label}/{opts.model_name}/mfa_reset_confirmation.html",
+                f"admin/{opts.app_label}/mfa_reset_confirmation.html",
+                "admin/mfa_app/reset_confirmation.html",
+            ],
+            context,
+        )
 
     def _bypass_form_response(
         self, request: HttpRequest, users: list, form: BypassForm

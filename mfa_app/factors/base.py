@@ -90,8 +90,15 @@ class Factor:
 
     # A short name a template can pick an icon by: "app", "key", "phone", "mail", "recovery".
     icon: ClassVar[str] = ""
-    # One sentence: what the user needs to use this factor.
+    # One sentence: what the factor does for the user.
     description: ClassVar[str] = ""
+    # One sentence: what the user must have to use it (the enrollment menu shows it).
+    needs: ClassVar[str] = ""
+    # The enrollment menu marks the allowed factor with the lowest rank "Recommended" (``None``:
+    # never). ``needs_webauthn``: only where the browser has WebAuthn; the menu then falls back
+    # to the best of the others.
+    recommend_rank: ClassVar[int | None] = None
+    needs_webauthn: ClassVar[bool] = False
     # The page that adds one (``None`` for a fallback, which is issued, not enrolled).
     enroll_template: ClassVar[str | None] = None
     enroll_url_name: ClassVar[str | None] = None
@@ -119,6 +126,10 @@ class Factor:
 
     def switch_label(self, method: Any, current: str = "") -> str:
         """The challenge page's link text that switches to ``method`` (from ``current``)."""
+        return str(self.label)
+
+    def device_label(self, device: FactorModel) -> str:
+        """What kind of factor ``device`` is, as the security page names it."""
         return str(self.label)
 
     def masked_destination(self, device: FactorModel) -> str:

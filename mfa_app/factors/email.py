@@ -36,6 +36,7 @@ class Email(CodeFactor):
     destination_field = "email"
     icon = "mail"
     description = _("Get a code by email at your account's address.")
+    needs = _("Needs access to your email inbox.")
     enroll_template = "mfa_app/enroll_email.html"
     enroll_url_name = "mfa_app:enroll_email"
     order = 40

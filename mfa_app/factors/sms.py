@@ -34,6 +34,7 @@ class SMS(CodeFactor):
     destination_input = "phone_number"
     icon = "phone"
     description = _("Get a code by text message on your mobile phone.")
+    needs = _("Needs a mobile phone that can receive text messages.")
     enroll_template = "mfa_app/enroll_sms.html"
     enroll_url_name = "mfa_app:enroll_sms"
     order = 30

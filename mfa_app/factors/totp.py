@@ -110,6 +110,8 @@ class TOTP(Factor):
 
     icon = "app"
     description = _("Use an app such as Google Authenticator or 1Password to get a code.")
+    needs = _("Needs an authenticator app on your phone or computer.")
+    recommend_rank = 20
     enroll_template = "mfa_app/enroll_totp.html"
     enroll_url_name = "mfa_app:enroll_totp"
     order = 10

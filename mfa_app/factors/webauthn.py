@@ -285,6 +285,10 @@ class WebAuthn(Factor):
 
     icon = "key"
     description = _("Use a security key, or a passkey on your phone or computer.")
+    needs = _("Needs a security key, or a phone or computer you unlock with a face, finger or PIN.")
+    # Phishing-resistant: recommended wherever the browser can use it.
+    recommend_rank = 10
+    needs_webauthn = True
     enroll_template = "mfa_app/enroll_webauthn.html"
     enroll_url_name = "mfa_app:enroll_webauthn"
     order = 20
@@ -294,6 +298,16 @@ class WebAuthn(Factor):
 
     def switch_label(self, method: Any, current: str = "") -> str:
         return gettext("Use your security key or passkey")
+
+    def device_label(self, device: WebAuthnCredential) -> str:
+        return gettext("Passkey") if self.is_passkey(device) else gettext("Security key")
+
+    @staticmethod
+    def is_passkey(device: WebAuthnCredential) -> bool:
+        """A passkey syncs (backup eligible) or lives in the phone or computer itself
+        (transport "internal", or reached over "hybrid"); anything else is a security key."""
+        transports = set(device.transports or [])
+        return device.backup_eligible or bool(transports & {"internal", "hybrid"})
 
     def prepare_enrollment(self, user: Any, request: HttpRequest) -> dict[str, Any]:
         """Options for ``navigator.credentials.create()``; the challenge stays in the session."""

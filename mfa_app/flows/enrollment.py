@@ -89,6 +89,35 @@ def enrollable(enrollment: Enrollment) -> list[factors.Factor]:
     return factors.enrollable_factors(enrollment.user, enrollment.policy)
 
 
+@dataclass(frozen=True)
+class Choice:
+    """One factor of the enrollment menu, and whether to recommend it."""
+
+    factor: factors.Factor
+    # Recommended in a browser that can use WebAuthn ...
+    recommended: bool = False
+    # ... and in one that cannot (the page picks, by script; without it, ``recommended``).
+    recommended_without_webauthn: bool = False
+
+
+def choices(enrollment: Enrollment) -> list[Choice]:
+    """The factors the user may add now, in menu order, the one to recommend marked.
+
+    The rule: the allowed factor with the lowest ``recommend_rank`` (a passkey, being
+    phishing-resistant); where the browser has no WebAuthn, the best of the others (an
+    authenticator app). Factors without a rank are never recommended.
+    """
+    offered = enrollable(enrollment)
+
+    def best(candidates: list[factors.Factor]) -> factors.Factor | None:
+        ranked = [f for f in candidates if f.recommend_rank is not None]
+        return min(ranked, key=lambda f: f.recommend_rank or 0) if ranked else None
+
+    anywhere = best(offered)
+    without = best([f for f in offered if not f.needs_webauthn])
+    return [Choice(f, f is anywhere, f is without) for f in offered]
+
+
 def enrollable_factors(user: Any, policy: EffectivePolicy) -> list[str]:
     """The factor types ``user`` may add now: the policy allows them, and the factor can."""
     return [factor.type for factor in factors.enrollable_factors(user, policy)]

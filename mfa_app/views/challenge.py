@@ -19,6 +19,7 @@ from ..conf import app_settings
 from ..factors import get_factor
 from ..flows import challenge
 from ..forms import CodeForm
+from . import confirmations
 from .recovery import render_recovery_codes
 from .webauthn import WebAuthnAnswerForm
 
@@ -173,6 +174,9 @@ class ChallengeView(ChallengeBase):
     def succeeded(self, passed: challenge.Passed) -> HttpResponse:
         next_url = passed.next_url or resolve_url(settings.LOGIN_REDIRECT_URL)
         if passed.recovered:
+            confirmations.signed_in_with_recovery_code(
+                self.request, self.opened.user, bool(passed.new_recovery_codes)
+            )
             messages.warning(self.request, SIGN_OUT_OFFER)
         if passed.new_recovery_codes:
             return render_recovery_codes(self.request, passed.new_recovery_codes, next_url)

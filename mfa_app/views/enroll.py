@@ -12,6 +12,7 @@ from ..factors import get_factor
 from ..flows import enrollment
 from ..forms import CodeForm
 from ..models import FactorType
+from . import confirmations
 from .mixins import redirect_to_reauth
 from .recovery import render_recovery_codes
 
@@ -46,6 +47,7 @@ class EnrollmentMixin:
 
     def finish(self, enrolled: enrollment.Enrolled) -> HttpResponse:
         """After a factor is saved: go on where the sign-in was going, after new recovery codes."""
+        confirmations.factor_added(self.request, enrolled.factor_type, enrolled.device)
         next_url = enrolled.next_url
         if not next_url:
             next_url = resolve_url("/") if self.pending else reverse("mfa_app:security")
@@ -58,11 +60,18 @@ class EnrollView(EnrollmentMixin, View):
     template_name = "mfa_app/enroll.html"
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        # The policy's own names for the choices ("Authenticator app (TOTP)").
-        labels = dict(FactorType.choices)
         factors = [
-            {"label": labels.get(f.type, f.label), "url": reverse(f.enroll_url_name)}
-            for f in enrollment.enrollable(self.enrollment)
+            {
+                "type": choice.factor.type,
+                "label": choice.factor.label,
+                "icon": choice.factor.icon,
+                "description": choice.factor.description,
+                "needs": choice.factor.needs,
+                "recommended": choice.recommended,
+                "recommended_without_webauthn": choice.recommended_without_webauthn,
+                "url": reverse(choice.factor.enroll_url_name),
+            }
+            for choice in enrollment.choices(self.enrollment)
         ]
         # A user under REQUIRED within the policy's grace period may postpone enrollment.
         days_left = enrollment.grace_days_left(self.enrollment)
@@ -79,12 +88,13 @@ class EnrollLaterView(EnrollmentMixin, View):
 
     def post(self, request: HttpRequest) -> HttpResponse:
         try:
-            next_url, _days_left = enrollment.postpone(self.enrollment)
+            next_url, days_left = enrollment.postpone(self.enrollment)
         except enrollment.NotPending:
             return HttpResponseRedirect(reverse("mfa_app:security"))
         except errors.GracePeriodOver as exc:
             messages.error(request, exc.message)
             return HttpResponseRedirect(reverse("mfa_app:enroll"))
+        confirmations.enrollment_postponed(request, days_left)
         return HttpResponseRedirect(next_url or resolve_url("/"))
 
 

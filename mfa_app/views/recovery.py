@@ -10,6 +10,7 @@ from django.views import View
 from .. import errors
 from ..flows import manage
 from ..login_state import safe_next
+from . import confirmations
 from .mixins import RecentAuthRequiredMixin
 
 CODES_TEMPLATE = "mfa_app/recovery_codes.html"
@@ -52,4 +53,5 @@ class RegenerateRecoveryCodesView(RecentAuthRequiredMixin, View):
         except errors.RecoveryCodesDisabled as exc:
             messages.error(request, exc.message)
             return HttpResponseRedirect(reverse("mfa_app:security"))
+        confirmations.recovery_codes_regenerated(request)
         return render_recovery_codes(request, codes, reverse("mfa_app:security"))

@@ -15,6 +15,7 @@ from ..conf import app_settings
 from ..factors import enrollable_factors, factor_for_device, get_factor
 from ..flows import manage, step_up
 from ..forms import ReauthenticateForm, RenameFactorForm
+from ..notifications import describe_browser
 from .challenge import ChallengeBase, wait_message
 from .mixins import MFAEnabledMixin, RecentAuthRequiredMixin
 
@@ -31,22 +32,27 @@ class SecurityView(LoginRequiredMixin, MFAEnabledMixin, View):
             {
                 "device": device,
                 "type": factor.type,
-                "label": factor.label,
+                "label": factor.device_label(device),
+                "icon": factor.icon,
                 "allowed": factor.allowed_by(policy),
             }
             for device in status.factors
             for factor in [factor_for_device(device)]
         ]
         can_add = [
-            {"label": factor.add_label, "url": reverse(factor.enroll_url_name)}
+            {"label": factor.add_label, "icon": factor.icon, "url": reverse(factor.enroll_url_name)}
             for factor in enrollable_factors(request.user, policy)
+        ]
+        trusted_devices = [
+            {"device": device, "browser": describe_browser(device.user_agent)}
+            for device in services.trusted_devices(request.user)
         ]
         context = {
             "status": status,
             "policy": policy,
             "factors": factors,
             "can_add": can_add,
-            "trusted_devices": list(services.trusted_devices(request.user)),
+            "trusted_devices": trusted_devices,
             "this_device": services.this_browsers_trust(request.user, request),
             "offer_sign_out": login_state.sign_out_offered(request),
             "imported_codes": services.imported_codes_notice(request.user),

@@ -108,7 +108,7 @@ def test_required_enrollment_right_after_sign_up(page, shot, app_policy):
     expect(page).to_have_url(landing)
     if not landing.endswith("/totp/"):
         shot("enroll-choose")
-        page.get_by_role("link", name="Authenticator app (TOTP)").click()
+        page.get_by_role("link", name="Authenticator app", exact=True).click()
     expect(page).to_have_url(path_is("/mfa/enroll/totp/"))
     expect(page.get_by_text("Your account needs two-step verification")).to_be_visible()
     shot("enroll-totp")

@@ -161,7 +161,7 @@ def test_add_a_touch_id_key_then_sign_in_with_it(page, shot, app_policy):
     expect(page.locator(".mfa-status")).to_contain_text("On")
     row = page.locator(".mfa-table tbody tr")
     expect(row).to_have_count(1)
-    expect(row).to_contain_text("Security key or passkey")
+    expect(row).to_contain_text("Passkey")  # a Touch ID key lives in the computer
     expect(row).to_contain_text("MacBook Touch ID")
     expect(row).to_contain_text("never")
     shot("security-on")
