@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.checks import Error, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext
 
 MIDDLEWARE = "mfa_app.middleware.MFAMiddleware"
 AUTH_MIDDLEWARE = "django.contrib.auth.middleware.AuthenticationMiddleware"
@@ -35,9 +36,12 @@ def check_middleware(app_configs: Any = None, **kwargs: Any) -> list:
     if mfa is None:
         return [
             Error(
-                "mfa_app's middleware is not installed: pending logins would not be routed to "
-                "their challenge.",
-                hint=f"Add '{MIDDLEWARE}' to MIDDLEWARE, after '{AUTH_MIDDLEWARE}'.",
+                gettext(
+                    "mfa_app's middleware is not installed: pending logins would not be routed "
+                    "to their challenge."
+                ),
+                hint=gettext("Add '%(middleware)s' to MIDDLEWARE, after '%(auth)s'.")
+                % {"middleware": MIDDLEWARE, "auth": AUTH_MIDDLEWARE},
                 id="mfa_app.E001",
             )
         ]
@@ -45,8 +49,9 @@ def check_middleware(app_configs: Any = None, **kwargs: Any) -> list:
     if auth is None or auth > mfa:
         return [
             Error(
-                "mfa_app's middleware must come after AuthenticationMiddleware.",
-                hint=f"Move '{MIDDLEWARE}' below '{AUTH_MIDDLEWARE}' in MIDDLEWARE.",
+                gettext("mfa_app's middleware must come after AuthenticationMiddleware."),
+                hint=gettext("Move '%(middleware)s' below '%(auth)s' in MIDDLEWARE.")
+                % {"middleware": MIDDLEWARE, "auth": AUTH_MIDDLEWARE},
                 id="mfa_app.E002",
             )
         ]
@@ -72,9 +77,11 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
         if not callable(resolver):
             problems.append(
                 Error(
-                    f"MFA_TENANT_RESOLVER {app_settings.TENANT_RESOLVER!r} is not an importable "
-                    "callable.",
-                    hint="Give the dotted path of a callable taking a user and returning a tenant.",
+                    gettext("MFA_TENANT_RESOLVER %(resolver)s is not an importable callable.")
+                    % {"resolver": repr(app_settings.TENANT_RESOLVER)},
+                    hint=gettext(
+                        "Give the dotted path of a callable taking a user and returning a tenant."
+                    ),
                     id="mfa_app.E004",
                 )
             )
@@ -89,13 +96,19 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
         value = getattr(app_settings, name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             problems.append(
-                Error(f"MFA_{name} must be a positive whole number.", id="mfa_app.E005")
+                Error(
+                    gettext("MFA_%(name)s must be a positive whole number.") % {"name": name},
+                    id="mfa_app.E005",
+                )
             )
     attempts = app_settings.MAX_ATTEMPTS
     if isinstance(attempts, int) and attempts > 100:
         problems.append(
             Warning(
-                "MFA_MAX_ATTEMPTS is above 100, NIST SP 800-63B's limit for consecutive failures.",
+                gettext(
+                    "MFA_MAX_ATTEMPTS is above 100, NIST SP 800-63B's limit for consecutive "
+                    "failures."
+                ),
                 id="mfa_app.W001",
             )
         )
@@ -110,8 +123,10 @@ def check_lockout_decay(app_configs: Any = None, **kwargs: Any) -> list:
     if isinstance(decay, bool) or not isinstance(decay, int) or decay < 1:
         return [
             Error(
-                "MFA_LOCKOUT_DECAY must be a positive whole number of seconds.",
-                hint="The seconds after which one wrong MFA answer is forgiven, e.g. 21600.",
+                gettext("MFA_LOCKOUT_DECAY must be a positive whole number of seconds."),
+                hint=gettext(
+                    "The seconds after which one wrong MFA answer is forgiven, e.g. 21600."
+                ),
                 id="mfa_app.E030",
             )
         ]
@@ -140,20 +155,26 @@ def check_webauthn(app_configs: Any = None, **kwargs: Any) -> list:
         if rp_id and host != rp_id and not host.endswith(f".{rp_id}"):
             problems.append(
                 Error(
-                    f"The WebAuthn origin {origin!r} does not match MFA_WEBAUTHN_RP_ID "
-                    f"{rp_id!r}: browsers only use a security key on pages whose host is the "
-                    "RP ID or a subdomain of it, so every key would fail there.",
-                    hint="Give MFA_WEBAUTHN_ORIGINS as 'scheme://host[:port]' on the RP ID's "
-                    "domain (RP ID 'example.com' allows 'https://example.com' and "
-                    "'https://login.example.com'), or set MFA_WEBAUTHN_RP_ID to their common "
-                    "domain, without scheme or port.",
+                    gettext(
+                        "The WebAuthn origin %(origin)s does not match MFA_WEBAUTHN_RP_ID "
+                        "%(rp_id)s: browsers only use a security key on pages whose host is the "
+                        "RP ID or a subdomain of it, so every key would fail there."
+                    )
+                    % {"origin": repr(origin), "rp_id": repr(rp_id)},
+                    hint=gettext(
+                        "Give MFA_WEBAUTHN_ORIGINS as 'scheme://host[:port]' on the RP ID's "
+                        "domain (RP ID 'example.com' allows 'https://example.com' and "
+                        "'https://login.example.com'), or set MFA_WEBAUTHN_RP_ID to their "
+                        "common domain, without scheme or port."
+                    ),
                     id="mfa_app.E006",
                 )
             )
     if app_settings.WEBAUTHN_USER_VERIFICATION not in USER_VERIFICATION:
         problems.append(
             Error(
-                f"MFA_WEBAUTHN_USER_VERIFICATION must be one of {', '.join(USER_VERIFICATION)}.",
+                gettext("MFA_WEBAUTHN_USER_VERIFICATION must be one of %(choices)s.")
+                % {"choices": ", ".join(USER_VERIFICATION)},
                 id="mfa_app.E007",
             )
         )
@@ -169,9 +190,12 @@ def check_sms(app_configs: Any = None, **kwargs: Any) -> list:
     except ImportError:
         return [
             Error(
-                f"MFA_SMS_BACKEND {app_settings.SMS_BACKEND!r} cannot be imported.",
-                hint="Use mfa_app.senders.twilio.TwilioBackend, ...console.ConsoleBackend, "
-                "...locmem.LocMemBackend, or the dotted path of your own BaseSMSBackend.",
+                gettext("MFA_SMS_BACKEND %(backend)s cannot be imported.")
+                % {"backend": repr(app_settings.SMS_BACKEND)},
+                hint=gettext(
+                    "Use mfa_app.senders.twilio.TwilioBackend, ...console.ConsoleBackend, "
+                    "...locmem.LocMemBackend, or the dotted path of your own BaseSMSBackend."
+                ),
                 id="mfa_app.E008",
             )
         ]
@@ -179,7 +203,10 @@ def check_sms(app_configs: Any = None, **kwargs: Any) -> list:
     cooldown = app_settings.CODE_RESEND_COOLDOWN
     if isinstance(cooldown, bool) or not isinstance(cooldown, int) or cooldown < 0:
         problems.append(
-            Error("MFA_CODE_RESEND_COOLDOWN must be a whole number of seconds.", id="mfa_app.E009")
+            Error(
+                gettext("MFA_CODE_RESEND_COOLDOWN must be a whole number of seconds."),
+                id="mfa_app.E009",
+            )
         )
     if backend.__module__ == "mfa_app.senders.twilio":
         missing = [
@@ -193,9 +220,12 @@ def check_sms(app_configs: Any = None, **kwargs: Any) -> list:
             # A warning: sites that never allow SMS in a policy need no Twilio account.
             problems.append(
                 Warning(
-                    f"The Twilio SMS backend is missing {', '.join(missing)}: text messages "
-                    "will fail if a policy allows SMS.",
-                    hint="Set them, or set MFA_SMS_BACKEND to another backend.",
+                    gettext(
+                        "The Twilio SMS backend is missing %(settings)s: text messages will "
+                        "fail if a policy allows SMS."
+                    )
+                    % {"settings": ", ".join(missing)},
+                    hint=gettext("Set them, or set MFA_SMS_BACKEND to another backend."),
                     id="mfa_app.W002",
                 )
             )
@@ -219,15 +249,23 @@ def check_cache(app_configs: Any = None, **kwargs: Any) -> list:
         return []
     return [
         Warning(
-            f"The default cache ({backend.rsplit('.', 1)[-1]}) lives in each server process"
-            + (
-                ", and sessions are kept in it: a sign-in would exist in one process only."
+            (
+                gettext(
+                    "The default cache (%(cache)s) lives in each server process, and sessions "
+                    "are kept in it: a sign-in would exist in one process only."
+                )
                 if cached_sessions
-                else ": anything your site rate-limits or caches there is per process."
+                else gettext(
+                    "The default cache (%(cache)s) lives in each server process: anything your "
+                    "site rate-limits or caches there is per process."
+                )
+            )
+            % {"cache": backend.rsplit(".", 1)[-1]},
+            hint=gettext(
+                "Use a shared cache in production, e.g. "
+                "django.core.cache.backends.redis.RedisCache. (mfa_app's own lockout and rate "
+                "limits live in the database and hold across processes either way.)"
             ),
-            hint="Use a shared cache in production, e.g. "
-            "django.core.cache.backends.redis.RedisCache. (mfa_app's own lockout and rate "
-            "limits live in the database and hold across processes either way.)",
             id="mfa_app.W004",
         )
     ]
@@ -246,16 +284,24 @@ def check_webhooks(app_configs: Any = None, **kwargs: Any) -> list:
     if not isinstance(schedule, list | tuple) or not all(map(_whole_seconds, schedule)):
         problems.append(
             Error(
-                "MFA_WEBHOOK_RETRY_SCHEDULE must be a list of positive whole numbers of seconds.",
-                hint="The seconds between a failed attempt and the next, e.g. "
-                "[60, 300, 1800, 7200, 43200]; [] makes a single attempt.",
+                gettext(
+                    "MFA_WEBHOOK_RETRY_SCHEDULE must be a list of positive whole numbers of "
+                    "seconds."
+                ),
+                hint=gettext(
+                    "The seconds between a failed attempt and the next, e.g. "
+                    "[60, 300, 1800, 7200, 43200]; [] makes a single attempt."
+                ),
                 id="mfa_app.E020",
             )
         )
     timeout = app_settings.WEBHOOK_TIMEOUT
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
         problems.append(
-            Error("MFA_WEBHOOK_TIMEOUT must be a positive number of seconds.", id="mfa_app.E021")
+            Error(
+                gettext("MFA_WEBHOOK_TIMEOUT must be a positive number of seconds."),
+                id="mfa_app.E021",
+            )
         )
     return problems + _webhook_task_problems(app_settings)
 
@@ -279,13 +325,17 @@ def check_sqlite(app_configs: Any = None, **kwargs: Any) -> list:
         return []
     return [
         Warning(
-            f"mfa_app's database {alias!r} is SQLite in {mode or 'DEFERRED'} "
-            "transaction mode: two requests writing at once (answers to a challenge, a sign-in "
-            "and a page view) can fail with 'database is locked', which mfa_app answers with "
-            "a 503 to retry.",
-            hint='Add "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 10} to the '
-            "database in settings.DATABASES (Django 5.1 or later), so writers queue for the "
-            "lock instead.",
+            gettext(
+                "mfa_app's database %(alias)s is SQLite in %(mode)s transaction mode: two "
+                "requests writing at once (answers to a challenge, a sign-in and a page view) "
+                "can fail with 'database is locked', which mfa_app answers with a 503 to retry."
+            )
+            % {"alias": repr(alias), "mode": mode or "DEFERRED"},
+            hint=gettext(
+                'Add "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 10} to the '
+                "database in settings.DATABASES (Django 5.1 or later), so writers queue for the "
+                "lock instead."
+            ),
             id="mfa_app.W005",
         )
     ]
@@ -299,16 +349,22 @@ def _webhook_task_problems(app_settings: Any) -> list:
         backend = task_backends[alias]
     except Exception as exc:
         # Anything from a missing package to an unknown alias: deliveries could not be queued.
-        message = f"Webhook deliveries cannot be queued on task backend {alias!r}: {exc}"
+        message = gettext(
+            "Webhook deliveries cannot be queued on task backend %(alias)s: %(error)s"
+        ) % {"alias": repr(alias), "error": exc}
     else:
         if not backend.queues or queue in backend.queues:
             return []
-        message = f"The task backend {alias!r} has no queue {queue!r} (MFA_WEBHOOK_TASK_QUEUE)."
+        message = gettext(
+            "The task backend %(alias)s has no queue %(queue)s (MFA_WEBHOOK_TASK_QUEUE)."
+        ) % {"alias": repr(alias), "queue": repr(queue)}
     return [
         Error(
             message,
-            hint="Set MFA_WEBHOOK_TASK_BACKEND to an alias of settings.TASKS and "
-            "MFA_WEBHOOK_TASK_QUEUE to one of its QUEUES. On Django 5.2, install django-tasks.",
+            hint=gettext(
+                "Set MFA_WEBHOOK_TASK_BACKEND to an alias of settings.TASKS and "
+                "MFA_WEBHOOK_TASK_QUEUE to one of its QUEUES. On Django 5.2, install django-tasks."
+            ),
             id="mfa_app.E022",
         )
     ]

@@ -11,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import Tags, Warning, register
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils.translation import gettext
 
 from .conf import app_settings
 
@@ -63,10 +64,16 @@ def check_token_obtain_views(app_configs: Any = None, **kwargs: Any) -> list:
         replacement = f"{REPLACEMENTS}.{STOCK_VIEWS[stock]}"
         problems.append(
             Warning(
-                f"The URL '{route}' routes {view_class.__module__}.{view_class.__qualname__}, "
-                "which hands out API tokens for a password alone: an enrolled user skips MFA.",
-                hint=f"Route {replacement} instead (pip install mfa-app[drf]), or include "
-                "mfa_app.contrib.rest_framework.urls.",
+                gettext(
+                    "The URL '%(route)s' routes %(view)s, which hands out API tokens for a "
+                    "password alone: an enrolled user skips MFA."
+                )
+                % {"route": route, "view": f"{view_class.__module__}.{view_class.__qualname__}"},
+                hint=gettext(
+                    "Route %(replacement)s instead (pip install mfa-app[drf]), or include "
+                    "mfa_app.contrib.rest_framework.urls."
+                )
+                % {"replacement": replacement},
                 id="mfa_app.W010",
             )
         )

@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
+from django.utils.translation import gettext
 
 from .conf import app_settings
 
@@ -36,14 +37,21 @@ class KeyProblem(NamedTuple):
 def key_problems(keys: Any) -> list[KeyProblem]:
     """What is wrong with ``keys`` as an ``MFA_ENCRYPTION_KEYS`` value; empty if nothing."""
     if not keys:
-        return [KeyProblem(None, "MFA_ENCRYPTION_KEYS is not set: secrets cannot be stored.")]
+        return [
+            KeyProblem(None, gettext("MFA_ENCRYPTION_KEYS is not set: secrets cannot be stored."))
+        ]
     if not isinstance(keys, list | tuple):
-        return [KeyProblem(None, "MFA_ENCRYPTION_KEYS must be a list of keys, newest first.")]
+        return [
+            KeyProblem(None, gettext("MFA_ENCRYPTION_KEYS must be a list of keys, newest first."))
+        ]
     return [
         KeyProblem(
             i,
-            f"MFA_ENCRYPTION_KEYS[{i}] is not a Fernet key (32 bytes in URL-safe base64, "
-            "44 characters).",
+            gettext(
+                "MFA_ENCRYPTION_KEYS[%(position)s] is not a Fernet key (32 bytes in URL-safe "
+                "base64, 44 characters)."
+            )
+            % {"position": i},
         )
         for i, key in enumerate(keys)
         if _fernet_or_none(key) is None

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.checks import Error, register
 from django.utils import translation
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext
 
 from .conf import app_settings
 
@@ -49,16 +50,18 @@ def check_user_language(app_configs: Any = None, **kwargs: Any) -> list:
     try:
         hook = _hook()
     except ImportError as exc:
-        problem = f"cannot be imported ({exc})"
+        problem = gettext("MFA_USER_LANGUAGE cannot be imported (%(error)s).") % {"error": exc}
     else:
         if hook is None or callable(hook):
             return []
-        problem = "is not callable"
+        problem = gettext("MFA_USER_LANGUAGE is not callable.")
     return [
         Error(
-            f"MFA_USER_LANGUAGE {problem}.",
-            hint="Set it to a callable (user, request) -> language code or None, or its "
-            "dotted path, or None for the language of the request.",
+            problem,
+            hint=gettext(
+                "Set it to a callable (user, request) -> language code or None, or its "
+                "dotted path, or None for the language of the request."
+            ),
             id="mfa_app.E031",
         )
     ]

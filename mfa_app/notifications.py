@@ -32,6 +32,7 @@ from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
 from django.utils.module_loading import import_string
 from django.utils.text import format_lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from . import clock, errors, throttle
@@ -400,10 +401,14 @@ def check_notification_mail(app_configs: Any = None, **kwargs: Any) -> list:
         return []
     return [
         Warning(
-            "mfa_app emails security notices, but EMAIL_BACKEND and EMAIL_HOST are Django's "
-            "defaults: an SMTP server on localhost, port 25.",
-            hint="Set EMAIL_BACKEND (and EMAIL_HOST...) to your mail service, or "
-            "MFA_NOTIFICATIONS = False. Until then, failures are logged once an hour.",
+            gettext(
+                "mfa_app emails security notices, but EMAIL_BACKEND and EMAIL_HOST are Django's "
+                "defaults: an SMTP server on localhost, port 25."
+            ),
+            hint=gettext(
+                "Set EMAIL_BACKEND (and EMAIL_HOST...) to your mail service, or "
+                "MFA_NOTIFICATIONS = False. Until then, failures are logged once an hour."
+            ),
             id="mfa_app.W006",
         )
     ]
@@ -422,8 +427,10 @@ def check_notifications(app_configs: Any = None, **kwargs: Any) -> list:
     ):
         problems.append(
             Error(
-                "MFA_NOTIFICATIONS must be True, False or a dict of kinds to True or False.",
-                hint=f"The kinds: {', '.join(kinds)}.",
+                gettext(
+                    "MFA_NOTIFICATIONS must be True, False or a dict of kinds to True or False."
+                ),
+                hint=gettext("The kinds: %(kinds)s.") % {"kinds": ", ".join(kinds)},
                 id="mfa_app.E012",
             )
         )
@@ -435,9 +442,9 @@ def check_notifications(app_configs: Any = None, **kwargs: Any) -> list:
     if not callable(sender):
         problems.append(
             Error(
-                f"MFA_NOTIFICATION_SENDER {app_settings.NOTIFICATION_SENDER!r} is not an "
-                "importable callable.",
-                hint="Give the dotted path of a callable taking a Notification.",
+                gettext("MFA_NOTIFICATION_SENDER %(sender)s is not an importable callable.")
+                % {"sender": repr(app_settings.NOTIFICATION_SENDER)},
+                hint=gettext("Give the dotted path of a callable taking a Notification."),
                 id="mfa_app.E013",
             )
         )
@@ -446,8 +453,11 @@ def check_notifications(app_configs: Any = None, **kwargs: Any) -> list:
     if parts is not None and (parts.scheme not in ("http", "https") or not parts.netloc):
         problems.append(
             Error(
-                f"MFA_NOTIFICATION_SITE_URL {site_url!r} is not a site address.",
-                hint="Give the scheme and host the site is served at, e.g. 'https://example.com'.",
+                gettext("MFA_NOTIFICATION_SITE_URL %(url)s is not a site address.")
+                % {"url": repr(site_url)},
+                hint=gettext(
+                    "Give the scheme and host the site is served at, e.g. 'https://example.com'."
+                ),
                 id="mfa_app.E014",
             )
         )

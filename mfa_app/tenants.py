@@ -5,6 +5,7 @@ from typing import Any
 from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext
 
 from .conf import app_settings
 
@@ -13,9 +14,13 @@ def get_tenant_model() -> type:
     try:
         return apps.get_model(app_settings.TENANT_MODEL, require_ready=False)
     except (ValueError, LookupError) as exc:
+        # Also the message of check E003, so in the active language.
         raise ImproperlyConfigured(
-            f"MFA_TENANT_MODEL refers to {app_settings.TENANT_MODEL!r}, which is not an "
-            "installed model ('app_label.ModelName')."
+            gettext(
+                "MFA_TENANT_MODEL refers to %(model)s, which is not an installed model "
+                "('app_label.ModelName')."
+            )
+            % {"model": repr(app_settings.TENANT_MODEL)}
         ) from exc
 
 

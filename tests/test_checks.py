@@ -1,9 +1,13 @@
 """System checks: each misconfiguration is reported with its stable id, and a good one is quiet."""
 
+import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import polib
 import pytest
 from django.core import checks
 from django.core.checks import Error, Warning
@@ -19,6 +23,7 @@ from mfa_app.checks import (
     check_sqlite,
 )
 from mfa_app.middleware import MFAMiddleware
+from tests.test_locale import PACKAGE, makemessages_options
 
 
 class SiteMFAMiddleware(MFAMiddleware):
@@ -337,3 +342,76 @@ def test_w006_fires_for_a_fresh_site_that_never_set_where_mail_goes():
 
 def test_w006_is_quiet_once_the_site_sets_its_email_backend():
     assert "mfa_app.W006" not in manage_check("tests.settings")
+
+
+# --- every message is marked for translation --------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def extracted(tmp_path_factory) -> polib.POFile:
+    """The German catalog ``make messages``'s makemessages extracts from a copy of mfa_app now."""
+    copy = tmp_path_factory.mktemp("makemessages") / "mfa_app"
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__", "*.mo"))
+    assert shutil.which("xgettext"), "GNU gettext is installed (Debian: apt-get install gettext)"
+    result = subprocess.run(
+        [sys.executable, "-m", "django", "makemessages", *makemessages_options()],
+        cwd=copy,
+        env={k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return polib.pofile(str(copy / "locale" / "de" / "LC_MESSAGES" / "django.po"))
+
+
+def marked_as(text: str, catalog: polib.POFile) -> polib.POEntry | None:
+    """The msgid ``text`` was made from, its named placeholders filled in; None if unmarked."""
+    for entry in catalog:
+        pieces = re.split(r"%\([a-z_]+\)s", entry.msgid)
+        if re.fullmatch(".+?".join(map(re.escape, pieces)), text, re.DOTALL):
+            return entry
+    return None
+
+
+@databases_overridden
+def test_check_messages_are_extracted_for_translation(settings, extracted):
+    """A representative message of each module and kind: plain, placeholders, two variants."""
+    from mfa_app.checks import check_cache, check_webauthn
+    from mfa_app.checks_crypto import check_encryption_keys
+    from mfa_app.languages import check_user_language
+
+    settings.MIDDLEWARE = without(example_settings.MIDDLEWARE, MIDDLEWARE)
+    settings.MFA_MAX_ATTEMPTS = 0
+    settings.MFA_WEBAUTHN_USER_VERIFICATION = "sometimes"
+    settings.MFA_ENCRYPTION_KEYS = ["not a key"]
+    settings.MFA_USER_LANGUAGE = 42
+    settings.DEBUG = False
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    settings.DATABASES = {"default": sqlite_database()}
+    messages = [
+        *check_middleware(),  # E001
+        *check_settings(),  # E005
+        *check_webauthn(),  # E007
+        *check_encryption_keys(),  # E011, its message from mfa_app.crypto
+        *check_user_language(),  # E031
+        *check_cache(),  # W004
+        *check_sqlite(),  # W005
+    ]
+    assert ids(messages) == [
+        "mfa_app.E001",
+        "mfa_app.E005",
+        "mfa_app.E007",
+        "mfa_app.E011",
+        "mfa_app.E031",
+        "mfa_app.W004",
+        "mfa_app.W005",
+    ]
+    for message in messages:
+        for text in filter(None, (message.msg, message.hint)):
+            entry = marked_as(text, extracted)
+            assert entry is not None, f"{message.id}: not marked for translation: {text!r}"
+            if "%(" in entry.msgid:
+                assert "python-format" in entry.flags, entry.msgid
+    # The placeholders are named, so a translation can put them in its own order.
+    assert extracted.find("MFA_%(name)s must be a positive whole number.") is not None
