@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test test-default test-custom-user lint format clean messages
+.PHONY: demo demo-reset test test-default test-custom-user lint format clean messages
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,10 +12,21 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(INSTALLED)
 
+# The demo is served on localhost, never 127.0.0.1: browsers refuse WebAuthn (passkeys,
+# security keys) on an IP address. Another port: `make demo PORT=8001`. Each run lists the
+# demo users as they are now; `make demo-reset` deletes the demo database and seeds it afresh.
+PORT ?= 8000
+DEMO_DB ?= $(or $(SQLITE_PATH),db.sqlite3)
+
 demo: $(INSTALLED)
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_demo
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(BIN)/python manage.py migrate --noinput -v0
+	PORT=$(PORT) $(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py runserver localhost:$(PORT)
+
+demo-reset: $(INSTALLED)
+	rm -f $(DEMO_DB)
+	$(BIN)/python manage.py migrate --noinput -v0
+	PORT=$(PORT) $(BIN)/python manage.py seed_demo
 
 # The suite runs twice: with Django's User, then with a custom user model
 # (UUID primary key, email as the username field). The second run leaves out the two
