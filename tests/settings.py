@@ -28,3 +28,7 @@ MFA_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
 
 # A fixed random key (the example's development key would raise mfa_app.W003 with DEBUG off).
 MFA_ENCRYPTION_KEYS = ["axAWkFGBqN71sZRIZJxRZH7wwTCMFbFxVvlRc3JKYc8="]
+
+# The passkey offer after a password sign-in would put one more page in front of every test
+# that signs in; tests/test_passkey_offer.py and the browser suite's offer test turn it on.
+MFA_PASSKEY_OFFER = False

@@ -78,7 +78,8 @@ def test_demo_email_prints_one_line_per_code_and_the_code_signs_in(client, allow
             rf"code (\d{{6}}) for {factor.user.get_username()} by email\n", printed
         )
         assert match, printed
-        response = client.post(CHALLENGE, {"factor": "EMAIL", "device": factor.pk, "code": match.group(1)})
+        answer = {"factor": "EMAIL", "device": factor.pk, "code": match.group(1)}
+        response = client.post(CHALLENGE, answer)
     assert response.status_code == 302 and response.url != CHALLENGE
 
 
