@@ -34,7 +34,13 @@ demo-reset: $(INSTALLED)
 # document), whose inputs do not depend on the user model, the Chromium pages, which the
 # first run drove (the user model is behind the same services the other tests cover), and the
 # package and translation tests, which have no user model.
-test: $(INSTALLED)
+# axe-core for the browser suite, from tests/e2e/package-lock.json (npm, never a CDN).
+AXE := tests/e2e/node_modules/axe-core/axe.min.js
+$(AXE): tests/e2e/package.json tests/e2e/package-lock.json
+	cd tests/e2e && npm ci --no-audit --no-fund
+	touch $(AXE)
+
+test: $(INSTALLED) $(AXE)
 	$(BIN)/python -m pytest
 	MFA_TEST_CUSTOM_USER=1 $(BIN)/python -m pytest -m "not e2e and not package" \
 		--ignore=tests/test_fuzz.py --ignore=tests/test_api_schema.py --ignore=tests/test_locale.py
@@ -59,7 +65,7 @@ messages: $(INSTALLED)
 	cd mfa_app && ../$(BIN)/python -m django compilemessages
 
 clean:
-	rm -rf $(VENV) db.sqlite3 .pytest_cache .ruff_cache
+	rm -rf $(VENV) db.sqlite3 .pytest_cache .ruff_cache tests/e2e/node_modules tests/e2e/screenshots
 
 # Benchmarks against a bare Django site (bench/README.md): `make bench BENCH_ARGS=--quick`.
 # The load test (gunicorn, PostgreSQL, Redis) is `bench/load/run.sh`.
