@@ -2,7 +2,9 @@
 // with a hidden field; this file runs navigator.credentials.create() or .get() and posts the
 // result in that field, so the form's CSRF token and the server's checks apply as usual.
 // The passkey login form (form[data-passkey-login]) fetches its options when its button is
-// pressed instead, so that a login page does not start a challenge for every visitor.
+// pressed instead, so that a login page does not start a challenge for every visitor; only
+// where the browser offers passkey autofill (conditional mediation) does the page fetch them
+// at once, for a request that waits for the person to pick a passkey in the username field.
 // Every message lives in the page, already translated: this file only shows or hides them.
 (function () {
   "use strict";
