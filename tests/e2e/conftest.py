@@ -112,6 +112,7 @@ def shot(page, request):
     folder = SCREENSHOTS / request.node.name
     shutil.rmtree(folder, ignore_errors=True)
     screenshots = Screenshots(page, folder, axe_script=AXE)
+    screenshots.watch()
     yield screenshots
     if not screenshots.violations and not _failed(request):
         screenshots.check("zz-end")
