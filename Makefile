@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 TWO_FACTOR_VENV ?= .venv-two-factor
 TWO_FACTOR_INSTALLED := $(TWO_FACTOR_VENV)/.installed
 
-.PHONY: demo test test-default test-custom-user test-peers test-two-factor lint format clean messages
+.PHONY: demo demo-reset test test-default test-custom-user test-peers test-two-factor lint format clean messages
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,10 +21,21 @@ $(TWO_FACTOR_INSTALLED): pyproject.toml
 	$(TWO_FACTOR_VENV)/bin/python -m pip install --quiet -e ".[peers-two-factor]"
 	touch $(TWO_FACTOR_INSTALLED)
 
+# The demo is served on localhost, never 127.0.0.1: browsers refuse WebAuthn (passkeys,
+# security keys) on an IP address. Another port: `make demo PORT=8001`. Each run lists the
+# demo users as they are now; `make demo-reset` deletes the demo database and seeds it afresh.
+PORT ?= 8000
+DEMO_DB ?= $(or $(SQLITE_PATH),db.sqlite3)
+
 demo: $(INSTALLED)
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_demo
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(BIN)/python manage.py migrate --noinput -v0
+	PORT=$(PORT) $(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py runserver localhost:$(PORT)
+
+demo-reset: $(INSTALLED)
+	rm -f $(DEMO_DB)
+	$(BIN)/python manage.py migrate --noinput -v0
+	PORT=$(PORT) $(BIN)/python manage.py seed_demo
 
 # The suite runs twice: with Django's User, then with a custom user model
 # (UUID primary key, email as the username field). The second run leaves out the two
@@ -32,7 +43,13 @@ demo: $(INSTALLED)
 # document), whose inputs do not depend on the user model, the Chromium pages, which the
 # first run drove (the user model is behind the same services the other tests cover), and the
 # package and translation tests, which have no user model.
-test: $(INSTALLED)
+# axe-core for the browser suite, from tests/e2e/package-lock.json (npm, never a CDN).
+AXE := tests/e2e/node_modules/axe-core/axe.min.js
+$(AXE): tests/e2e/package.json tests/e2e/package-lock.json
+	cd tests/e2e && npm ci --no-audit --no-fund
+	touch $(AXE)
+
+test: $(INSTALLED) $(AXE)
 	$(BIN)/python -m pytest
 	MFA_TEST_CUSTOM_USER=1 $(BIN)/python -m pytest -m "not e2e and not package" \
 		--ignore=tests/test_fuzz.py --ignore=tests/test_api_schema.py --ignore=tests/test_locale.py
@@ -70,7 +87,7 @@ messages: $(INSTALLED)
 	cd mfa_app && env -u DJANGO_SETTINGS_MODULE $(abspath $(BIN))/python -m django compilemessages
 
 clean:
-	rm -rf $(VENV) $(TWO_FACTOR_VENV) db.sqlite3 .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(TWO_FACTOR_VENV) db.sqlite3 .pytest_cache .ruff_cache tests/e2e/node_modules tests/e2e/screenshots
 
 # Benchmarks against a bare Django site (bench/README.md): `make bench BENCH_ARGS=--quick`.
 # `make bench PEERS=1` also runs django-two-factor-auth and allauth.mfa as sites in the same

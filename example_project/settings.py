@@ -117,7 +117,9 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
 
-EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# The demo prints each code sent as one console line ("code 123456 for alice by email").
+# A real site sets its own EMAIL_BACKEND (SMTP or a provider).
+EMAIL_BACKEND = "example_project.accounts.demo_senders.DemoEmailBackend"
 DEFAULT_FROM_EMAIL = "security@example.com"
 
 SESSION_COOKIE_HTTPONLY = True
@@ -128,10 +130,11 @@ MFA_TENANT_RESOLVER = "example_project.accounts.tenants.organization_for"
 # Switching language (it only sets a cookie) stays open while a login waits for its challenge.
 MFA_PENDING_ALLOWED_URL_NAMES = ["set_language"]
 
-# Text messages: printed to the console here. In production, Twilio:
+# Text messages: one console line per code here ("code 123456 for dave by SMS"). In
+# production, Twilio:
 #   MFA_SMS_BACKEND = "mfa_app.senders.twilio.TwilioBackend"
 #   MFA_TWILIO_ACCOUNT_SID, MFA_TWILIO_AUTH_TOKEN and MFA_TWILIO_MESSAGING_SERVICE_SID from env.
-MFA_SMS_BACKEND = "mfa_app.senders.console.ConsoleBackend"
+MFA_SMS_BACKEND = "example_project.accounts.demo_senders.DemoSMSBackend"
 # Numbers typed without a country code are read as US numbers.
 PHONENUMBER_DEFAULT_REGION = "US"
 

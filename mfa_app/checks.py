@@ -208,7 +208,7 @@ def check_sms(app_configs: Any = None, **kwargs: Any) -> list:
                 id="mfa_app.E009",
             )
         )
-    if backend.__module__ == "mfa_app.senders.twilio":
+    if backend.__module__ == "mfa_app.senders.twilio" and _sms_may_be_used():
         missing = [
             f"MFA_{name}"
             for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN")
@@ -232,39 +232,77 @@ def check_sms(app_configs: Any = None, **kwargs: Any) -> list:
     return problems
 
 
+def _sms_may_be_used() -> bool:
+    """Whether the site chose a sender or Twilio settings, or a stored policy allows SMS.
+
+    Twilio is only the default sender: a fresh site, where no policy allows SMS, needs no
+    account, and W002 there would teach people to ignore checks. Before the first migrate (or
+    with no database at hand) the policies cannot be read: then only the settings speak.
+    """
+    configured = ("MFA_SMS_BACKEND", "MFA_TWILIO_ACCOUNT_SID", "MFA_TWILIO_AUTH_TOKEN")
+    if any(hasattr(settings, name) for name in configured):
+        return True
+    from django.db import DatabaseError
+
+    from .models import ApplicationPolicy, FactorType, TenantPolicy
+
+    sms = FactorType.SMS.value
+    try:
+        if any(
+            sms in (allowed or ())
+            for allowed in ApplicationPolicy.objects.values_list("allowed_factors", flat=True)
+        ):
+            return True
+        overrides = TenantPolicy.objects.filter(override=True)
+        return any(
+            sms in (allowed or ())
+            for allowed in overrides.values_list("allowed_factors", flat=True).iterator()
+        )
+    except (DatabaseError, RuntimeError):
+        # RuntimeError: a test runner that blocks database access.
+        return False
+
+
 PROCESS_LOCAL_CACHES = (
     "django.core.cache.backends.locmem.LocMemCache",
     "django.core.cache.backends.dummy.DummyCache",
+)
+SESSION_CACHE_ENGINES = (
+    "django.contrib.sessions.backends.cache",
+    "django.contrib.sessions.backends.cached_db",
 )
 
 
 @register(deploy=True)
 def check_cache(app_configs: Any = None, **kwargs: Any) -> list:
-    """mfa_app keeps its counters in the database; a site's cache must still be shared."""
+    """Sessions kept in a process-local cache: a pending login may exist in one process only.
+
+    mfa_app keeps its own counters in the database and reads the session epoch from the cache
+    only when it is shared (``MFA_SESSION_EPOCH_CACHE``), so a local default cache is no
+    concern of mfa_app's unless the sessions, which hold the pending login, live in it.
+    """
     from django.conf import settings
 
-    backend = settings.CACHES.get("default", {}).get("BACKEND", "")
-    cached_sessions = "cache" in settings.SESSION_ENGINE
-    if settings.DEBUG or backend not in PROCESS_LOCAL_CACHES:
+    if settings.DEBUG or settings.SESSION_ENGINE not in SESSION_CACHE_ENGINES:
+        return []
+    alias = getattr(settings, "SESSION_CACHE_ALIAS", "default")
+    backend = settings.CACHES.get(alias, {}).get("BACKEND", "")
+    # cached_db over a dummy cache is the database alone; over a local one, another process
+    # may keep serving a session this one ended (a sign-out, a finished pending login).
+    cached_db = settings.SESSION_ENGINE.endswith("cached_db")
+    if backend not in PROCESS_LOCAL_CACHES or (cached_db and backend.endswith("DummyCache")):
         return []
     return [
         Warning(
-            (
-                gettext(
-                    "The default cache (%(cache)s) lives in each server process, and sessions "
-                    "are kept in it: a sign-in would exist in one process only."
-                )
-                if cached_sessions
-                else gettext(
-                    "The default cache (%(cache)s) lives in each server process: anything your "
-                    "site rate-limits or caches there is per process."
-                )
+            gettext(
+                "Sessions are kept in the %(alias)s cache (%(cache)s), which lives in each server "
+                "process: a sign-in, and a pending login waiting for its second factor, would "
+                "exist in one process only."
             )
-            % {"cache": backend.rsplit(".", 1)[-1]},
+            % {"alias": repr(alias), "cache": backend.rsplit(".", 1)[-1]},
             hint=gettext(
-                "Use a shared cache in production, e.g. "
-                "django.core.cache.backends.redis.RedisCache. (mfa_app's own lockout and rate "
-                "limits live in the database and hold across processes either way.)"
+                "Use a shared cache for sessions (e.g. "
+                "django.core.cache.backends.redis.RedisCache), or the database session engine."
             ),
             id="mfa_app.W004",
         )

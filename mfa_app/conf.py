@@ -25,6 +25,10 @@ DEFAULTS: dict[str, Any] = {
     # Per client IP: MFA answers per hour and codes sent per day, whoever the user.
     "IP_ATTEMPTS_PER_HOUR": 100,
     "IP_SENDS_PER_DAY": 50,
+    # After a password sign-in, offer a user without a passkey to create one (if their policy
+    # allows WebAuthn); "Not now" is remembered this many days. False: never offer.
+    "PASSKEY_OFFER": True,
+    "PASSKEY_OFFER_SNOOZE_DAYS": 90,
     # Seconds after a login or re-authentication during which sensitive changes are allowed.
     "REAUTHENTICATION_TIMEOUT": 300,
     "TOTP_DIGITS": 6,

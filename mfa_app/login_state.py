@@ -45,6 +45,8 @@ SESSION_EPOCH_KEY = "_mfa_session_epoch"
 SIGN_OUT_OFFER_KEY = "_mfa_sign_out_offer"
 # How long the security page keeps offering it.
 SIGN_OUT_OFFER_SECONDS = 3600
+# A password sign-in of a user without a passkey: offer one at the next page (its user's pk).
+PASSKEY_OFFER_KEY = "_mfa_passkey_offer"
 # Why a login is pending: it must answer a challenge, or enroll a first factor.
 CHALLENGE = "challenge"
 ENROLL = "enroll"
@@ -363,3 +365,17 @@ def sign_out_offered(request: HttpRequest) -> bool:
 
 def withdraw_sign_out_offer(request: HttpRequest) -> None:
     request.session.pop(SIGN_OUT_OFFER_KEY, None)
+
+
+def offer_passkey(request: HttpRequest, user: Any) -> None:
+    request.session[PASSKEY_OFFER_KEY] = str(user.pk)
+
+
+def passkey_offer_due(request: HttpRequest) -> bool:
+    """Whether this signed-in session still owes its user the passkey offer (no query)."""
+    owed = request.session.get(PASSKEY_OFFER_KEY)
+    return owed is not None and owed == signed_in_user_pk(request)
+
+
+def withdraw_passkey_offer(request: HttpRequest) -> None:
+    request.session.pop(PASSKEY_OFFER_KEY, None)

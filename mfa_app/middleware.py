@@ -6,10 +6,11 @@ from django.conf import settings
 from django.contrib.auth.views import LogoutView
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import Resolver404, ResolverMatch, resolve, reverse
+from django.utils.http import urlencode
 
 from . import busy, devices, login_state
 from .conf import app_settings
-from .flows import signin
+from .flows import passkey_offer, signin
 from .replies import pending_response
 
 
@@ -31,6 +32,10 @@ class MFAMiddleware:
                     login_state.drop(request)
             elif not _pending_may_open(request, match):
                 return _send_to_mfa(request, pending, match)
+        elif passkey_offer.due(request):
+            offer = _offer_passkey(request)
+            if offer is not None:
+                return offer
         response = self.get_response(request)
         # A sign-in in this request may have given the browser its device token.
         devices.set_cookie_if_new(request, response)
@@ -83,6 +88,27 @@ def wants_json(request: HttpRequest) -> bool:
 
 def _answers_json(request: HttpRequest, match: ResolverMatch | None) -> bool:
     return wants_json(request) or getattr(_view(match), "mfa_api", False)
+
+
+# Pages the passkey offer never interrupts: mfa_app's own (new recovery codes to save, say)
+# and the admin's.
+OFFER_SKIPS_NAMESPACES = ("mfa_app", "admin")
+
+
+def _offer_passkey(request: HttpRequest) -> HttpResponse | None:
+    """The first page a person opens after a password sign-in: the passkey offer first."""
+    if request.method != "GET" or wants_json(request):
+        return None
+    match = _resolve(request)
+    if match is None or _answers_json(request, match) or _pending_may_open(request, match):
+        return None
+    if set(match.namespaces) & set(OFFER_SKIPS_NAMESPACES):
+        return None
+    if isinstance(_view(match), type) and issubclass(_view(match), LogoutView):
+        return None
+    passkey_offer.shown(request)
+    url = reverse("mfa_app:passkey_offer")
+    return HttpResponseRedirect(f"{url}?{urlencode({'next': request.get_full_path()})}")
 
 
 def _send_to_mfa(

@@ -13,6 +13,7 @@ urlpatterns = [
     path("enroll/sms/", codes.SMSEnrollView.as_view(), name="enroll_sms"),
     path("enroll/email/", codes.EmailEnrollView.as_view(), name="enroll_email"),
     path("passkey/login/", passkey.PasskeyLoginView.as_view(), name="passkey_login"),
+    path("passkey/offer/", passkey.PasskeyOfferView.as_view(), name="passkey_offer"),
     path("enroll/webauthn/", webauthn.WebAuthnEnrollView.as_view(), name="enroll_webauthn"),
     path(
         "recovery-codes/done/",

@@ -39,3 +39,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
 }
+
+# The passkey offer after a password sign-in would put one more page in front of every test
+# that signs in; tests/test_passkey_offer.py and the browser suite's offer test turn it on.
+MFA_PASSKEY_OFFER = False

@@ -255,6 +255,22 @@ def test_w002_warns_when_twilio_has_no_credentials(settings):
     assert "MFA_TWILIO_FROM_NUMBER or MFA_TWILIO_MESSAGING_SERVICE_SID" in messages[0].msg
 
 
+def test_w002_is_quiet_when_nothing_chose_twilio_and_no_policy_allows_sms(settings, db):
+    from mfa_app.models import ApplicationPolicy
+
+    del settings.MFA_SMS_BACKEND  # Twilio is the default sender
+    assert check_sms() == []
+    policy = ApplicationPolicy.load()
+    policy.allowed_factors = ["TOTP", "SMS"]
+    policy.save()
+    assert ids(check_sms()) == ["mfa_app.W002"]
+
+
+def test_w002_is_quiet_without_a_database_to_read_policies_from(settings):
+    del settings.MFA_SMS_BACKEND
+    assert check_sms() == []
+
+
 def test_twilio_with_credentials_and_a_sender_is_quiet(settings):
     settings.MFA_SMS_BACKEND = "mfa_app.senders.twilio.TwilioBackend"
     settings.MFA_TWILIO_ACCOUNT_SID = "AC" + "0" * 32
@@ -263,16 +279,41 @@ def test_twilio_with_credentials_and_a_sender_is_quiet(settings):
     assert check_sms() == []
 
 
-def test_w004_warns_about_a_process_local_cache_in_production(settings):
+LOCMEM = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+DUMMY = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+REDIS = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache"}}
+
+
+@pytest.mark.parametrize(
+    "engine",
+    ["django.contrib.sessions.backends.cache", "django.contrib.sessions.backends.cached_db"],
+)
+def test_w004_warns_when_sessions_live_in_a_process_local_cache_in_production(settings, engine):
     from mfa_app.checks import check_cache
 
     settings.DEBUG = False
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    assert ids(check_cache()) == ["mfa_app.W004"]
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache"}}
+    settings.SESSION_ENGINE = engine
+    settings.CACHES = LOCMEM
+    (message,) = check_cache()
+    assert message.id == "mfa_app.W004" and "Sessions are kept" in message.msg
+    settings.CACHES = REDIS
     assert check_cache() == []
     settings.DEBUG = True
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    settings.CACHES = LOCMEM
+    assert check_cache() == []
+
+
+def test_w004_is_quiet_about_a_local_cache_that_holds_no_sessions(settings):
+    """mfa_app itself keeps nothing in a per-process cache: a fresh site's LocMemCache is fine."""
+    from mfa_app.checks import check_cache
+
+    settings.DEBUG = False
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.db"
+    settings.CACHES = LOCMEM
+    assert check_cache() == []
+    # cached_db over a dummy cache is the database alone.
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    settings.CACHES = DUMMY
     assert check_cache() == []
 
 

@@ -1,6 +1,6 @@
 from django import forms
 from django.contrib.auth import get_user_model
-from django.contrib.auth.forms import BaseUserCreationForm
+from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm
 
 
 def _signup_fields() -> tuple[str, ...]:
@@ -9,6 +9,15 @@ def _signup_fields() -> tuple[str, ...]:
     if model.get_email_field_name() != model.USERNAME_FIELD:
         names.append(model.get_email_field_name())
     return tuple(names)
+
+
+class LoginForm(AuthenticationForm):
+    """Django's form, with the username field offering the browser's passkeys (autofill)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # "webauthn" last: the browser lists saved passkeys beside saved usernames.
+        self.fields["username"].widget.attrs["autocomplete"] = "username webauthn"
 
 
 class SignupForm(BaseUserCreationForm):

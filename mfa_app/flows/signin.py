@@ -21,6 +21,7 @@ from .. import login_state, risk, services
 from ..conf import app_settings
 from ..factors.base import factor_for_device
 from ..models import FactorModel
+from . import passkey_offer
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
@@ -101,6 +102,7 @@ def complete(request: HttpRequest, user: Any, factor_type: str, device: Any = No
     login_state.log_in(request, user, backend, factor_type=factor_type, device=device)
     _record_epoch(request, user)
     services.note_mfa_passed(user, request)
+    passkey_offer.after_password_sign_in(request, user, backend)
     return login_state.safe_next(request, pending.next_url if pending else "")
 
 
@@ -130,6 +132,7 @@ def complete_without_mfa(request: HttpRequest, user: Any) -> str:
     login_state.log_in(request, user, pending.backend if pending else None)
     _record_epoch(request, user)
     risk.record_login(user, request)
+    passkey_offer.after_password_sign_in(request, user, pending.backend if pending else None)
     return login_state.safe_next(request, pending.next_url if pending else "")
 
 
@@ -201,6 +204,9 @@ def gate_login(sender: Any, request: HttpRequest | None, user: Any, **kwargs: An
         login_state.mark_authenticated(request)
         _record_epoch(request, user)
         risk.record_login(user, request)
+        passkey_offer.after_password_sign_in(
+            request, user, request.session.get(BACKEND_SESSION_KEY, "")
+        )
         return
     device = _answered_through_django_otp(user)
     if decision.outcome == login_state.CHALLENGE and device is not None:

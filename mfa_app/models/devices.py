@@ -88,6 +88,10 @@ class UserState(models.Model):
     # Sessions signed in under an older epoch are signed out at their next request (SES-06);
     # a counter on the user, not deleted session rows, so every session backend obeys it.
     session_epoch = models.PositiveIntegerField(_("session epoch"), default=0)
+    # "Not now" to the passkey offer after a sign-in: not asked again for a while.
+    passkey_offer_declined_at = models.DateTimeField(
+        _("declined the passkey offer"), null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("MFA user state")

@@ -8,15 +8,16 @@ as ``code``, with its CSRF token, and webauthn.js does the part in between.
 from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
-from django.shortcuts import resolve_url
+from django.shortcuts import render, resolve_url
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 
 from .. import errors, login_state, services
 from ..conf import app_settings
-from ..flows import challenge
+from ..flows import challenge, passkey_offer
 from .webauthn import response_field
 
 NO_PASSKEY = _(
@@ -57,3 +58,32 @@ class PasskeyLoginView(View):
         if next_url:
             url += ("&" if "?" in url else "?") + urlencode({"next": next_url})
         return HttpResponseRedirect(url)
+
+
+class PasskeyOfferView(LoginRequiredMixin, View):
+    """After a password sign-in: "Create a passkey" or "Not now" (remembered for a while)."""
+
+    template_name = "mfa_app/passkey_offer.html"
+    http_method_names = ["get", "post"]
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        next_url = self.next_url()
+        if not passkey_offer.should_offer(request.user):
+            return HttpResponseRedirect(next_url)
+        passkey_offer.shown(request)
+        context = {
+            "next": next_url,
+            "create_url": resolve_url("mfa_app:enroll_webauthn"),
+            "snooze_days": app_settings.PASSKEY_OFFER_SNOOZE_DAYS,
+        }
+        return render(request, self.template_name, context)
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        passkey_offer.decline(request, request.user)
+        return HttpResponseRedirect(self.next_url())
+
+    def next_url(self) -> str:
+        asked = self.request.POST.get("next") or self.request.GET.get("next")
+        return login_state.safe_next(self.request, asked) or resolve_url(
+            settings.LOGIN_REDIRECT_URL
+        )

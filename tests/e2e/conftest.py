@@ -28,6 +28,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
+# axe-core from npm (tests/e2e/package.json; `npm ci` in tests/e2e, which `make test` runs).
+AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
 TIMEOUT_MS = 10_000
 REQUIRED = os.environ.get("MFA_REQUIRE_CHROMIUM") == "1"
 
@@ -39,6 +41,8 @@ def _missing_reason() -> str | None:
         return "the playwright package is not installed (pip install playwright)"
     if not os.access(CHROMIUM, os.X_OK):
         return f"{CHROMIUM} not found (Debian package: apt-get install chromium)"
+    if not AXE.is_file():
+        return f"{AXE.relative_to(AXE.parents[3])} not found (cd tests/e2e && npm ci)"
     return None
 
 
@@ -103,14 +107,38 @@ def page(browser, live_server):
 
 @pytest.fixture
 def shot(page, request):
-    """``shot("step")`` saves a full-page screenshot as screenshots/<test>/NN-step.png."""
+    """``shot("step")`` saves screenshots/<test>/NN-step.png and NN-step-375.png and checks
+    the page with axe-core at both widths; the page the test ends on is checked too."""
     folder = SCREENSHOTS / request.node.name
     shutil.rmtree(folder, ignore_errors=True)
-    return Screenshots(page, folder)
+    screenshots = Screenshots(page, folder, axe_script=AXE)
+    screenshots.watch()
+    yield screenshots
+    if not screenshots.violations and not _failed(request):
+        screenshots.check("zz-end")
+
+
+def _failed(request) -> bool:
+    report = getattr(request.node, "rep_call", None)
+    return report is None or report.failed
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call":
+        item.rep_call = report
+    return report
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    """One line saying why the e2e tests were skipped (pytest's -rs already says it)."""
+    """Where the screenshots are; one line saying why the e2e tests were skipped."""
+    if SCREENSHOTS.is_dir():
+        count = sum(1 for _ in SCREENSHOTS.rglob("*.png"))
+        if count:
+            terminalreporter.write_line(
+                f"e2e: {count} screenshots (1280 and 375 px) in {SCREENSHOTS}"
+            )
     if skipped_here and not set("saA") & set(terminalreporter.reportchars):
         terminalreporter.write_line(
             f"e2e: {skipped_here} browser tests skipped: {MISSING}; "

@@ -13,13 +13,37 @@ except ImportError:  # the conftest skips (or, in CI, fails) every e2e test and 
     Page = expect = None
 
 
-class Screenshots:
-    """Numbered full-page screenshots of one test: ``01-login.png``, ``02-challenge.png``, …"""
+# axe-core's rules run at both widths on every page state a test screenshots; a serious or
+# critical violation (colour contrast included) fails the test. ``best-practice`` is left out:
+# its rules are advice, not WCAG.
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+FAILING_IMPACTS = ("serious", "critical")
+WIDTHS = (1280, 375)
+# Django's own admin markup and CSS (change-form checkboxes, breadcrumb links), not mfa_app's:
+# the two rules it fails are left to Django; the admin pages are checked for every other rule.
+DJANGO_ADMIN_SKIPS = {"target-size": {"enabled": False}, "link-in-text-block": {"enabled": False}}
+AXE_RUN = """async ([tags, rules]) => {
+  const result = await axe.run(document, { runOnly: { type: "tag", values: tags }, rules: rules,
+                                           resultTypes: ["violations"] });
+  return result.violations.map((v) => ({
+    id: v.id, impact: v.impact, help: v.help,
+    targets: v.nodes.slice(0, 5).map((n) => n.target.join(" ") + " :: " + n.failureSummary)
+  }));
+}"""
 
-    def __init__(self, page: "Page", folder: Path) -> None:
+
+class Screenshots:
+    """Numbered full-page screenshots of one test at 1280 and 375 px: ``01-login.png``,
+    ``01-login-375.png``, … Each new page state is also checked with axe-core at both widths.
+    """
+
+    def __init__(self, page: "Page", folder: Path, axe_script: Path | None = None) -> None:
         self.page = page
         self.folder = folder
         self.count = 0
+        self.axe_script = axe_script
+        self.checked: set[tuple[str, int]] = set()
+        self.violations: list[str] = []
 
     def __call__(self, step: str) -> Path:
         self.count += 1
@@ -27,7 +51,60 @@ class Screenshots:
         path = self.folder / f"{self.count:02d}-{name}.png"
         self.folder.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(path=str(path), full_page=True)
+        self.check(f"{self.count:02d}-{name}")
         return path
+
+    def watch(self) -> None:
+        """Have the browser load axe.min.js into every page of this context as it opens: sent
+        to Chromium once, instead of through DevTools at every page state checked."""
+        if self.axe_script is not None:
+            self.page.context.add_init_script(path=str(self.axe_script))
+
+    def check(self, label: str) -> None:
+        """axe at 1280 and 375 px (once per page state), and the 375 px screenshot."""
+        state = self._state()
+        if self.axe_script is None or state is None or state in self.checked:
+            return
+        self.checked.add(state)
+        viewport = self.page.viewport_size or {"width": WIDTHS[0], "height": 800}
+        try:
+            for width in WIDTHS:
+                if width != viewport["width"]:
+                    self.page.set_viewport_size({"width": width, "height": viewport["height"]})
+                    shot = self.folder / f"{label}-{width}.png"
+                    self.folder.mkdir(parents=True, exist_ok=True)
+                    self.page.screenshot(path=str(shot), full_page=True)
+                self._axe(label, width)
+        finally:
+            self.page.set_viewport_size(viewport)
+        if self.violations:
+            raise AssertionError(
+                "axe-core found serious or critical violations:\n" + "\n".join(self.violations)
+            )
+
+    def _state(self) -> tuple[str, int] | None:
+        try:
+            html_hash = self.page.evaluate(
+                "() => { let h = 0; const s = document.documentElement.outerHTML;"
+                " for (let i = 0; i < s.length; i++) h = (h * 31 + s.charCodeAt(i)) | 0;"
+                " return h; }"
+            )
+        except Exception:  # the page is gone, or not HTML
+            return None
+        return self.page.url, html_hash
+
+    def _axe(self, label: str, width: int) -> None:
+        # Normally there already (``watch``); a page opened by other means gets it here.
+        if not self.page.evaluate("() => typeof window.axe !== 'undefined'"):
+            self.page.add_script_tag(path=str(self.axe_script))
+        rules = DJANGO_ADMIN_SKIPS if "/admin/" in self.page.url else {}
+        for violation in self.page.evaluate(AXE_RUN, [AXE_TAGS, rules]):
+            if violation["impact"] in FAILING_IMPACTS:
+                where = "\n      ".join(violation["targets"])
+                self.violations.append(
+                    f"  {label} at {width}px, {self.page.url}: [{violation['impact']}] "
+                    f"{violation['id']}: {violation['help']}\n      {where}"
+                )
 
 
 def login_name(user) -> str:

@@ -23,6 +23,10 @@ pytestmark = pytest.mark.e2e
 
 ENROLL_PATH = "/mfa/enroll/webauthn/"
 ADD_KEY = "Add security key or passkey"
+NO_AUTOFILL = (
+    "if (window.PublicKeyCredential) PublicKeyCredential.isConditionalMediationAvailable = "
+    "function () { return Promise.resolve(false); };"
+)
 USE_KEY = "Use security key or passkey"
 
 
@@ -297,6 +301,9 @@ def test_a_browser_without_webauthn_is_told_so(page, shot):
 
 def test_a_passkey_signs_in_without_a_password(page, shot, app_policy):
     """Register a discoverable credential ("Use as a passkey"), then sign in with it alone."""
+    # The button, as in browsers without passkey autofill (Chromium's virtual authenticator
+    # would answer the autofill request at once; test_the_login_page_offers_passkeys... does).
+    page.context.add_init_script(NO_AUTOFILL)
     VirtualKey(page, "internal").plug_in()
     user = signed_in_fresh(page, shot)
     open_enrollment(page, shot)
@@ -326,3 +333,36 @@ def test_the_login_page_hides_passkeys_where_the_browser_cannot_use_them(page, s
     expect(page.get_by_role("button", name="Log in")).to_be_visible()
     expect(page.get_by_role("button", name="Sign in with a passkey")).to_be_hidden()
     expect(message(page, "unsupported")).to_be_hidden()
+
+
+def test_the_login_page_offers_passkeys_in_the_username_field(page, shot, app_policy):
+    """Passkey autofill (conditional mediation): choosing the passkey is the whole sign-in."""
+    key = VirtualKey(page, "internal").plug_in()
+    user = signed_in_fresh(page, shot)
+    open_enrollment(page, shot)
+    page.get_by_label("Use as a passkey (sign in without a password)").check()
+    add_key(page, shot, "Phone passkey")
+    save_recovery_codes(page, shot, count=app_policy.recovery_codes_count)
+    log_out(page, shot)
+    # No touch yet: the request waits, as a real one waits for the person to pick a passkey.
+    key.presence(False)
+
+    page.goto("/accounts/login/?next=/private/")
+    username = page.get_by_role("textbox", name="Username")
+    expect(username).to_have_attribute("autocomplete", "username webauthn")
+    assert page.evaluate("PublicKeyCredential.isConditionalMediationAvailable()")
+    # The autofill request waits in the background, without a dialog, for a passkey.
+    expect(page.locator("form[data-passkey-login]")).to_have_attribute(
+        "data-passkey-autofill", "waiting"
+    )
+    shot("login-autofill-waiting")
+    expect(page).to_have_url(path_is("/accounts/login/"))
+    # Chromium's virtual authenticator answers an autofill request at once when touched, as
+    # if the person picked the passkey from the list: the passkey alone signs in.
+    key.presence(True)
+    page.reload()
+    expect(page).to_have_url(path_is("/private/"))
+    expect(
+        page.get_by_text(f"Only signed-in users see this page, {user.get_username()}")
+    ).to_be_visible()
+    shot("private")

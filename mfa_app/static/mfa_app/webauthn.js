@@ -2,7 +2,9 @@
 // with a hidden field; this file runs navigator.credentials.create() or .get() and posts the
 // result in that field, so the form's CSRF token and the server's checks apply as usual.
 // The passkey login form (form[data-passkey-login]) fetches its options when its button is
-// pressed instead, so that a login page does not start a challenge for every visitor.
+// pressed instead, so that a login page does not start a challenge for every visitor; only
+// where the browser offers passkey autofill (conditional mediation) does the page fetch them
+// at once, for a request that waits for the person to pick a passkey in the username field.
 // Every message lives in the page, already translated: this file only shows or hides them.
 (function () {
   "use strict";
@@ -166,7 +168,7 @@
 
   var loginForm = document.querySelector("form[data-passkey-login]");
   if (loginForm) {
-    ceremony(loginForm, false, function () {
+    var fetchLoginOptions = function () {
       return window
         .fetch(loginForm.getAttribute("data-options-url"), {
           credentials: "same-origin",
@@ -177,6 +179,52 @@
           if (!response.ok) throw new Error("options");
           return response.json();
         });
+    };
+    var autofill = null;
+    ceremony(loginForm, false, function () {
+      // One WebAuthn request at a time: the button's request replaces the autofill's.
+      if (autofill) autofill.abort();
+      autofill = null;
+      return fetchLoginOptions();
     });
+    offerPasskeyAutofill(loginForm, fetchLoginOptions, function (controller) {
+      autofill = controller;
+    });
+  }
+
+  // --- passkey autofill: the browser lists passkeys under the username field ----------------
+  // Conditional mediation: a request that waits, without any dialog, until the person picks a
+  // passkey from the username field's suggestions (autocomplete="username webauthn"). Only
+  // where the browser says it can; a cancelled or failed one leaves the page as it was.
+
+  function offerPasskeyAutofill(form, getOptions, keep) {
+    var field = form.querySelector("[data-webauthn-response]");
+    var input = document.querySelector('input[autocomplete~="webauthn"]');
+    var check = window.PublicKeyCredential && PublicKeyCredential.isConditionalMediationAvailable;
+    if (!supported || !field || !input || !check || !window.AbortController) return;
+    PublicKeyCredential.isConditionalMediationAvailable()
+      .then(function (available) {
+        if (!available) return null;
+        var controller = new AbortController();
+        keep(controller);
+        form.setAttribute("data-passkey-autofill", "waiting");
+        return getOptions().then(function (json) {
+          if (controller.signal.aborted) return null;
+          return navigator.credentials.get({
+            publicKey: publicKeyOptions(json, false),
+            mediation: "conditional",
+            signal: controller.signal
+          });
+        });
+      })
+      .then(function (credential) {
+        if (!credential) return;
+        field.value = JSON.stringify(credentialJSON(credential, false));
+        form.submit();
+      })
+      .catch(function () {
+        // Aborted for the button's request, or the browser gave up: nothing to show.
+        form.removeAttribute("data-passkey-autofill");
+      });
   }
 })();
