@@ -429,6 +429,7 @@ def test_check_messages_are_extracted_for_translation(settings, extracted):
     settings.MFA_USER_LANGUAGE = 42
     settings.DEBUG = False
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cache"
     settings.DATABASES = {"default": sqlite_database()}
     messages = [
         *check_middleware(),  # E001
