@@ -1,8 +1,6 @@
 """System checks: each misconfiguration is reported with its stable id, and a good one is quiet."""
 
-import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -23,7 +21,7 @@ from mfa_app.checks import (
     check_sqlite,
 )
 from mfa_app.middleware import MFAMiddleware
-from tests.test_locale import PACKAGE, makemessages_options
+from tests.test_locale import remake_catalogs
 
 
 class SiteMFAMiddleware(MFAMiddleware):
@@ -391,19 +389,8 @@ def test_w006_is_quiet_once_the_site_sets_its_email_backend():
 @pytest.fixture(scope="module")
 def extracted(tmp_path_factory) -> polib.POFile:
     """The German catalog ``make messages``'s makemessages extracts from a copy of mfa_app now."""
-    copy = tmp_path_factory.mktemp("makemessages") / "mfa_app"
-    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__", "*.mo"))
-    assert shutil.which("xgettext"), "GNU gettext is installed (Debian: apt-get install gettext)"
-    result = subprocess.run(
-        [sys.executable, "-m", "django", "makemessages", *makemessages_options()],
-        cwd=copy,
-        env={k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return polib.pofile(str(copy / "locale" / "de" / "LC_MESSAGES" / "django.po"))
+    locale = remake_catalogs(tmp_path_factory.mktemp("makemessages"))
+    return polib.pofile(str(locale / "de" / "LC_MESSAGES" / "django.po"))
 
 
 def marked_as(text: str, catalog: polib.POFile) -> polib.POEntry | None:

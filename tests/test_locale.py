@@ -138,7 +138,12 @@ def test_the_committed_mo_is_the_compiled_po(locale, tmp_path):
 @pytest.fixture(scope="module")
 def remade(tmp_path_factory) -> Path:
     """A copy of mfa_app whose catalogs ``make messages``'s makemessages has just updated."""
-    copy = tmp_path_factory.mktemp("makemessages") / "mfa_app"
+    return remake_catalogs(tmp_path_factory.mktemp("makemessages"))
+
+
+def remake_catalogs(folder: Path) -> Path:
+    """Copy mfa_app into ``folder``, run ``make messages``'s makemessages there; its locale."""
+    copy = folder / "mfa_app"
     shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__", "*.mo"))
     assert shutil.which("xgettext"), "GNU gettext is installed (Debian: apt-get install gettext)"
     result = subprocess.run(
