@@ -30,7 +30,7 @@ _CACHE_SECONDS = 24 * 3600
 
 def session_epoch(user_pk: Any) -> int:
     """The epoch a session of user ``user_pk`` must have been signed in under to stay valid."""
-    cache = _shared_cache()
+    cache = shared_cache()
     key = _cache_key(user_pk)
     if cache is not None:
         cached = cache.get(key)
@@ -63,7 +63,7 @@ def sign_out_other_sessions(
 
 
 def _remember(user_pk: Any, epoch: int) -> None:
-    cache = _shared_cache()
+    cache = shared_cache()
     if cache is not None:
         cache.set(_cache_key(user_pk), epoch, _CACHE_SECONDS)
 
@@ -72,7 +72,7 @@ def _cache_key(user_pk: Any) -> str:
     return f"mfa_app:session_epoch:{user_pk}"
 
 
-def _shared_cache() -> BaseCache | None:
+def shared_cache() -> BaseCache | None:
     """``MFA_SESSION_EPOCH_CACHE`` if every server process shares it, else ``None``.
 
     A per-process cache (local memory) would keep a raised epoch from the other processes,
