@@ -39,18 +39,24 @@ def wait_after(failures: int) -> timedelta | None:
     return timedelta(seconds=min(delay, app_settings.LOCKOUT_MAX_DELAY))
 
 
-def reserve_attempt(user: Any) -> None:
-    """Count one answer as wrong until it proves right; ``RateLimited`` while the user waits."""
+def reserve_attempt(user: Any) -> int | None:
+    """Count one answer as wrong until it proves right; ``RateLimited`` while the user waits.
+
+    Returns the user's session epoch where the reservation could read it in passing (else
+    ``None``): the reservation holds the user's row until the transaction ends, so it stays
+    the epoch for a sign-in completed in the same transaction.
+    """
     now = clock.now()
     period = decay_period(now)
     connection = upsert.connection_for(UserState)
     if upsert.supported(connection):
-        if _reserve_in_one_statement(user, now, period, connection):
-            return
+        row = _reserve_in_one_statement(user, now, period, connection)
+        if row is not None:
+            return row[0]
     else:
         for _attempt in range(2):
             if _reserve_with_the_orm(user, now, period):
-                return
+                return None
             # No state yet (a first answer ever), or a wait: create the row if missing, retry.
             UserState.objects.bulk_create([UserState(user=user)], ignore_conflicts=True)
     raise locked_error(UserState.objects.get(user=user).locked_until, now)
@@ -76,7 +82,9 @@ def _reserve_with_the_orm(user: Any, now: datetime, period: int) -> bool:
     )
 
 
-def _reserve_in_one_statement(user: Any, now: datetime, period: int, connection: Any) -> bool:
+def _reserve_in_one_statement(
+    user: Any, now: datetime, period: int, connection: Any
+) -> tuple | None:
     """The reservation as one upsert (the state row is created by a first answer ever)."""
     set_sql, where_sql, recipe = _reserve_sql(connection.vendor, *_wait_settings())
 
@@ -95,7 +103,10 @@ def _reserve_in_one_statement(user: Any, now: datetime, period: int, connection:
             "locked_until": now + first_wait if first_wait else None,
         },
     )
-    return upsert.run(UserState, connection, "user_id", insert, set_sql, where_sql, params)
+    epoch = connection.ops.quote_name("session_epoch")
+    return upsert.run(
+        UserState, connection, "user_id", insert, set_sql, where_sql, params, returning=epoch
+    )
 
 
 @lru_cache(maxsize=8)

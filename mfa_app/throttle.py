@@ -86,7 +86,7 @@ def _upsert(limit: Limit, now: datetime) -> bool:
         connection,
         {"key": limit.key, "window_started_at": now, "count": 1, "last_hit_at": now},
     )
-    return upsert.run(RateLimit, connection, "key", insert, set_sql, where_sql, params)
+    return upsert.run(RateLimit, connection, "key", insert, set_sql, where_sql, params) is not None
 
 
 def _count(limit: Limit, now: datetime) -> bool:

@@ -58,14 +58,16 @@ def run(
     set_sql: str,
     where_sql: str,
     params: list,
-) -> bool:
-    """Insert, or update the conflicting row where ``where_sql`` holds: ``True`` if either."""
+    returning: str = "1",
+) -> tuple | None:
+    """Insert, or update the conflicting row where ``where_sql`` holds: the row's
+    ``returning`` columns if either happened, else ``None``."""
     table = connection.ops.quote_name(model._meta.db_table)
     sql = (
         f"INSERT INTO {table} {insert[0]} "
         f"ON CONFLICT ({connection.ops.quote_name(conflict)}) DO UPDATE SET {set_sql} "
-        f"WHERE {where_sql} RETURNING 1"
+        f"WHERE {where_sql} RETURNING {returning}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*insert[1], *params])
-        return cursor.fetchone() is not None
+        return cursor.fetchone()

@@ -41,6 +41,9 @@ class OpenChallenge:
     expires_at: float = 0.0
     # A step-up challenge is opened (or found) only when something is done with it.
     opener: Callable[[], tuple[str, float]] | None = field(default=None, repr=False)
+    # The challenge row as read by this request (a pending sign-in's), so an answer reads it
+    # once; the answer checks it again and its spend is conditional all the same.
+    record: Any = field(default=None, repr=False)
 
     @property
     def factor_types(self) -> list[str]:
@@ -110,7 +113,14 @@ def open_pending(request: HttpRequest) -> OpenChallenge | None:
         raise errors.FactorNotAllowed()
     kind = TOKEN if login_state.carried(request) else SIGN_IN
     return OpenChallenge(
-        request, kind, user, policy, methods, pending.challenge_id, pending.expires_at
+        request,
+        kind,
+        user,
+        policy,
+        methods,
+        pending.challenge_id,
+        pending.expires_at,
+        record=signin.pending_challenge(request),
     )
 
 
@@ -161,9 +171,11 @@ def answer(opened: OpenChallenge, factor_type: str, code: str, *, remember: bool
         next_url, remembered = "", False
         if opened.kind == STEP_UP:
             login_state.step_up_passed(request, verification.factor_type, verification.device)
-            services.note_mfa_passed(user, request)
+            services.note_mfa_passed(user, request, noted=True)
         else:
-            next_url = signin.complete(request, user, verification.factor_type, verification.device)
+            next_url = signin.complete(
+                request, user, verification.factor_type, verification.device, verification
+            )
             remembered = remember and opened.policy.trusted_devices_enabled
             if remembered:
                 services.remember_device(user, request)
@@ -177,6 +189,7 @@ def answer(opened: OpenChallenge, factor_type: str, code: str, *, remember: bool
             code,
             request,
             opened.factor_types,
+            challenge=opened.record,
             on_success=passed,
         )
     recovered = get_factor(verification.factor_type).is_fallback

@@ -94,12 +94,20 @@ def send_challenge_code(
 
 def is_pending(user: Any, challenge_id: Any) -> bool:
     """Whether this pending login is still open: not finished, not ended by a password change."""
+    return pending_challenge(user, challenge_id) is not None
+
+
+def pending_challenge(user: Any, challenge_id: Any) -> Challenge | None:
+    """The challenge of this pending login while it is open (as ``is_pending``), else ``None``.
+
+    The row, so that answering it in the same request need not read it again.
+    """
     try:
         return Challenge.objects.filter(
             pk=challenge_id, user=user, verified_at__isnull=True
-        ).exists()
+        ).first()
     except (ValidationError, ValueError, TypeError):
-        return False
+        return None
 
 
 def was_passed(user: Any, challenge_id: Any) -> bool:
@@ -144,6 +152,8 @@ class Verification:
     factor_type: str
     device: FactorModel
     new_recovery_codes: list[str] = field(default_factory=list)
+    # The user's session epoch as read in the answer's transaction (None: not read).
+    session_epoch: int | None = None
 
 
 def verify_challenge(
@@ -185,7 +195,7 @@ def verify_challenge(
         # Counted as wrong from here on, whatever the factor, until it proves right. The
         # conditional UPDATE also holds the user's row until this transaction ends, so
         # parallel answers of one user are checked one after the other (PostgreSQL).
-        lockout.reserve_attempt(user)
+        session_epoch = lockout.reserve_attempt(user)
         now = clock.now()
         try:
             device = get_factor(factor_type).verify_answer(user, code, request, challenge)
@@ -196,6 +206,7 @@ def verify_challenge(
                 failure = _count_failure(user, challenge, factor_type, request)
         if failure is None:
             verification = _passed(user, challenge, factor_type, device, request, now)
+            verification.session_epoch = session_epoch
             if on_success is not None:
                 on_success(verification)
     if failure is not None:
@@ -226,7 +237,8 @@ def _passed(
     if fallback:
         recovery_code_spent(user, request)
     # This sign-in's wrong answers were the user's own typing; the others stay, to decay.
-    lockout.attempt_succeeded(user, own_failures=challenge.failures)
+    # And when MFA was passed: ``note_mfa_passed(..., noted=True)`` need not write it again.
+    lockout.attempt_succeeded(user, own_failures=challenge.failures, mfa_passed=True)
     events.record(Kind.VERIFIED, user, request, factor_type=factor_type)
     verification = Verification(challenge, factor_type, device)
     if fallback:

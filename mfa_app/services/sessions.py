@@ -46,6 +46,13 @@ def session_epoch(user_pk: Any) -> int:
     return value
 
 
+def epoch_read(user_pk: Any, epoch: int) -> None:
+    """The caller read the user's epoch from the database: cache it, as ``session_epoch`` does."""
+    cache = shared_cache()
+    if cache is not None:
+        cache.add(_cache_key(user_pk), epoch, _CACHE_SECONDS)
+
+
 def sign_out_other_sessions(
     user: Any, request: HttpRequest | None = None, actor: Any = None
 ) -> int:
