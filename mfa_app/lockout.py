@@ -23,7 +23,7 @@ from typing import Any
 from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Coalesce, Greatest, Least
 
-from . import clock, errors
+from . import clock, errors, upsert
 from .conf import app_settings
 from .models import UserState
 
@@ -39,10 +39,30 @@ def wait_after(failures: int) -> timedelta | None:
     return timedelta(seconds=min(delay, app_settings.LOCKOUT_MAX_DELAY))
 
 
-def reserve_attempt(user: Any) -> None:
-    """Count one answer as wrong until it proves right; ``RateLimited`` while the user waits."""
+def reserve_attempt(user: Any) -> int | None:
+    """Count one answer as wrong until it proves right; ``RateLimited`` while the user waits.
+
+    Returns the user's session epoch where the reservation could read it in passing (else
+    ``None``): the reservation holds the user's row until the transaction ends, so it stays
+    the epoch for a sign-in completed in the same transaction.
+    """
     now = clock.now()
     period = decay_period(now)
+    connection = upsert.connection_for(UserState)
+    if upsert.supported(connection):
+        row = _reserve_in_one_statement(user, now, period, connection)
+        if row is not None:
+            return row[0]
+    else:
+        for _attempt in range(2):
+            if _reserve_with_the_orm(user, now, period):
+                return None
+            # No state yet (a first answer ever), or a wait: create the row if missing, retry.
+            UserState.objects.bulk_create([UserState(user=user)], ignore_conflicts=True)
+    raise locked_error(UserState.objects.get(user=user).locked_until, now)
+
+
+def _reserve_with_the_orm(user: Any, now: datetime, period: int) -> bool:
     threshold = app_settings.LOCKOUT_THRESHOLD
     # The wait that the new count (what decay left of the current one + 1) brings, decided in
     # the same UPDATE; counts that bring the same wait share one branch, so the CASE stays short.
@@ -53,17 +73,71 @@ def reserve_attempt(user: Any) -> None:
     waits.append(When(_left_at_least(threshold, period), then=Value(now + wait_after(threshold))))
     new_count = _left(period) + 1
     not_waiting = Q(locked_until__isnull=True) | Q(locked_until__lte=now)
-    for _attempt in range(2):
-        counted = UserState.objects.filter(not_waiting, user=user).update(
+    return bool(
+        UserState.objects.filter(not_waiting, user=user).update(
             failed_attempts=new_count,
             failures_forgiven_period=new_count + period,
             locked_until=Case(*waits, default=Value(None)),
         )
-        if counted:
-            return
-        # No state yet (a first answer ever), or a wait: create the row if missing and retry.
-        UserState.objects.bulk_create([UserState(user=user)], ignore_conflicts=True)
-    raise locked_error(UserState.objects.get(user=user).locked_until, now)
+    )
+
+
+def _reserve_in_one_statement(
+    user: Any, now: datetime, period: int, connection: Any
+) -> tuple | None:
+    """The reservation as one upsert (the state row is created by a first answer ever)."""
+    set_sql, where_sql, recipe = _reserve_sql(connection.vendor, *_wait_settings())
+
+    def at(wait: timedelta) -> Any:
+        return upsert.prep(UserState, "locked_until", now + wait, connection)
+
+    params = [period if item == "period" else at(item) for item in recipe]
+    first_wait = wait_after(1)
+    insert = upsert.insert_values(
+        UserState,
+        connection,
+        {
+            "user_id": getattr(user, "pk", user),
+            "failed_attempts": 1,
+            "failures_forgiven_period": 1 + period,
+            "locked_until": now + first_wait if first_wait else None,
+        },
+    )
+    epoch = connection.ops.quote_name("session_epoch")
+    return upsert.run(
+        UserState, connection, "user_id", insert, set_sql, where_sql, params, returning=epoch
+    )
+
+
+@lru_cache(maxsize=8)
+def _reserve_sql(vendor: str, threshold: int, *key: int) -> tuple[str, str, tuple]:
+    """The SET and WHERE of the reservation, built once per lockout settings: the same
+    UPDATE as the ORM's, written out (every answer needs it). ``recipe`` says what each
+    placeholder takes: ``"period"`` or a wait (``now`` + it)."""
+    connection = upsert.connection_for(UserState)
+    q = connection.ops.quote_name
+    least, greatest = upsert.least_greatest(connection)
+    table = q(UserState._meta.db_table)
+    count, forgiven, until = (
+        f"{table}.{q(name)}"
+        for name in ("failed_attempts", "failures_forgiven_period", "locked_until")
+    )
+    # What decay left of the count (see _left).
+    left = f"{least}({count}, {greatest}(COALESCE({forgiven} - %s, {count}), 0))"
+    recipe: list = ["period", "period", "period"]
+    branches = []
+    for low, high, wait in _wait_ranges(threshold, *key):
+        branches.append(f"WHEN {left} BETWEEN {int(low)} AND {int(high)} THEN %s")
+        recipe += ["period", wait]
+    branches.append(f"WHEN {left} >= {int(threshold)} THEN %s")
+    recipe += ["period", wait_after(threshold)]
+    set_sql = (
+        f"{q('failed_attempts')} = {left} + 1, "
+        f"{q('failures_forgiven_period')} = {left} + 1 + %s, "
+        f"{q('locked_until')} = CASE {' '.join(branches)} ELSE NULL END"
+    )
+    recipe.append(timedelta(0))
+    return set_sql, f"({until} IS NULL OR {until} <= %s)", tuple(recipe)
 
 
 def decay_period(now: datetime) -> int:

@@ -8,12 +8,13 @@ import math
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
 
-from . import clock, errors
+from . import clock, errors, upsert
 from .models import RateLimit
 
 
@@ -33,15 +34,59 @@ def hit(limits: list[Limit], now: datetime | None = None) -> None:
     # Several limits move together or not at all; one limit is a single statement already.
     with transaction.atomic() if len(limits) > 1 else nullcontext():
         for limit in limits:
-            if _count(limit, now):
-                continue
-            # No row yet (its first hit), or no room: create the row if missing, then retry.
-            RateLimit.objects.bulk_create(
-                [RateLimit(key=limit.key, window_started_at=now)], ignore_conflicts=True
-            )
-            if not _count(limit, now):
+            if _can_upsert(limit):
+                counted = _upsert(limit, now)
+            elif not (counted := _count(limit, now)):
+                # No row yet (its first hit), or no room: create the row if missing, then retry.
+                RateLimit.objects.bulk_create(
+                    [RateLimit(key=limit.key, window_started_at=now)], ignore_conflicts=True
+                )
+                counted = _count(limit, now)
+            if not counted:
                 # Raising inside the transaction takes back the hits already counted.
                 raise errors.RateLimited(retry_after=retry_after(limit, now))
+
+
+def _can_upsert(limit: Limit) -> bool:
+    return limit.max_hits > 0 and upsert.supported(upsert.connection_for(RateLimit))
+
+
+@lru_cache(maxsize=8)
+def _upsert_sql(vendor: str, cooldown: bool) -> tuple[str, str]:
+    """The SET and WHERE of a hit, for ``vendor``: built once, every answer needs them."""
+    connection = upsert.connection_for(RateLimit)
+    q = connection.ops.quote_name
+    table = q(RateLimit._meta.db_table)
+    started, count, last = (
+        f"{table}.{q(name)}" for name in ("window_started_at", "count", "last_hit_at")
+    )
+    window_over = f"{started} <= %s"
+    set_sql = (
+        f"{q('count')} = CASE WHEN {window_over} THEN 1 ELSE {count} + 1 END, "
+        f"{q('window_started_at')} = CASE WHEN {window_over} THEN %s ELSE {started} END, "
+        f"{q('last_hit_at')} = %s"
+    )
+    where_sql = f"({window_over} OR {count} < %s)"
+    if cooldown:
+        where_sql += f" AND ({last} IS NULL OR {last} <= %s)"
+    return set_sql, where_sql
+
+
+def _upsert(limit: Limit, now: datetime) -> bool:
+    """The hit in one statement: the row is created by its first hit."""
+    connection = upsert.connection_for(RateLimit)
+    set_sql, where_sql = _upsert_sql(connection.vendor, bool(limit.cooldown))
+    at = upsert.prep(RateLimit, "window_started_at", now, connection)
+    window_start = upsert.prep(RateLimit, "window_started_at", now - limit.window, connection)
+    params = [window_start, window_start, at, at, window_start, limit.max_hits]
+    if limit.cooldown:
+        params.append(upsert.prep(RateLimit, "last_hit_at", now - limit.cooldown, connection))
+    insert = upsert.insert_values(
+        RateLimit,
+        connection,
+        {"key": limit.key, "window_started_at": now, "count": 1, "last_hit_at": now},
+    )
+    return upsert.run(RateLimit, connection, "key", insert, set_sql, where_sql, params) is not None
 
 
 def _count(limit: Limit, now: datetime) -> bool:

@@ -138,7 +138,7 @@ def test_five_wrong_codes_sign_the_session_out(stale, device):
 
 
 def test_a_double_submit_that_lost_the_race_is_not_signed_out(stale, device, monkeypatch):
-    def won_by_the_other_request(user, challenge_id, *args):
+    def won_by_the_other_request(user, challenge_id, *args, **kwargs):
         Challenge.objects.filter(pk=challenge_id).update(verified_at=timezone.now())
         raise errors.ChallengeAlreadyVerified()
 

@@ -41,6 +41,9 @@ class OpenChallenge:
     expires_at: float = 0.0
     # A step-up challenge is opened (or found) only when something is done with it.
     opener: Callable[[], tuple[str, float]] | None = field(default=None, repr=False)
+    # The challenge row as read by this request (a pending sign-in's), so an answer reads it
+    # once; the answer checks it again and its spend is conditional all the same.
+    record: Any = field(default=None, repr=False)
 
     @property
     def factor_types(self) -> list[str]:
@@ -110,7 +113,14 @@ def open_pending(request: HttpRequest) -> OpenChallenge | None:
         raise errors.FactorNotAllowed()
     kind = TOKEN if login_state.carried(request) else SIGN_IN
     return OpenChallenge(
-        request, kind, user, policy, methods, pending.challenge_id, pending.expires_at
+        request,
+        kind,
+        user,
+        policy,
+        methods,
+        pending.challenge_id,
+        pending.expires_at,
+        record=signin.pending_challenge(request),
     )
 
 
@@ -153,25 +163,35 @@ def answer(opened: OpenChallenge, factor_type: str, code: str, *, remember: bool
     Raises ``InvalidCode`` (retry allowed), ``RateLimited`` (wait) or one of ``ENDED`` (the
     challenge is over: the pending login was dropped, or the session signed out).
     """
+    request, user = opened.request, opened.user
+    done: dict[str, Any] = {}
+
+    def passed(verification: services.Verification) -> None:
+        # In the answer's transaction: the sign-in and the spend commit together.
+        next_url, remembered = "", False
+        if opened.kind == STEP_UP:
+            login_state.step_up_passed(request, verification.factor_type, verification.device)
+            services.note_mfa_passed(user, request, noted=True)
+        else:
+            next_url = signin.complete(
+                request, user, verification.factor_type, verification.device, verification
+            )
+            remembered = remember and opened.policy.trusted_devices_enabled
+            if remembered:
+                services.remember_device(user, request)
+        done.update(next_url=next_url, device_remembered=remembered)
+
     with _ending(opened):
         verification = services.verify_challenge(
-            opened.user,
+            user,
             opened.ensure_open(),
             factor_type,
             code,
-            opened.request,
+            request,
             opened.factor_types,
+            challenge=opened.record,
+            on_success=passed,
         )
-    request, user = opened.request, opened.user
-    next_url, remembered = "", False
-    if opened.kind == STEP_UP:
-        login_state.step_up_passed(request, verification.factor_type, verification.device)
-        services.note_mfa_passed(user, request)
-    else:
-        next_url = signin.complete(request, user, verification.factor_type, verification.device)
-        remembered = remember and opened.policy.trusted_devices_enabled
-        if remembered:
-            services.remember_device(user, request)
     recovered = get_factor(verification.factor_type).is_fallback
     if recovered and opened.kind != TOKEN:
         # A used recovery code may mean a lost factor in someone else's hands (SES-06).
@@ -179,10 +199,9 @@ def answer(opened: OpenChallenge, factor_type: str, code: str, *, remember: bool
     return Passed(
         verification.factor_type,
         verification.device,
-        next_url=next_url,
         new_recovery_codes=verification.new_recovery_codes,
-        device_remembered=remembered,
         recovered=recovered,
+        **done,
     )
 
 

@@ -21,6 +21,7 @@ from .. import login_state, risk, services
 from ..conf import app_settings
 from ..factors.base import factor_for_device
 from ..models import FactorModel
+from ..services.sessions import epoch_read as session_epoch_read
 from . import passkey_offer
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -38,9 +39,20 @@ def pending_user(request: HttpRequest) -> Any | None:
             user = user_model._default_manager.get(pk=pk)
         except (user_model.DoesNotExist, ValidationError):
             user = None
-        live = getattr(user, "is_active", False) and services.is_pending(user, pending.challenge_id)
-        request._mfa_pending_user = user if live else None
+        challenge = None
+        if getattr(user, "is_active", False):
+            challenge = services.pending_challenge(user, pending.challenge_id)
+        # The challenge row too: answering it in this request need not read it again.
+        request._mfa_pending_challenge = challenge
+        request._mfa_pending_user = user if challenge is not None else None
     return request._mfa_pending_user
+
+
+def pending_challenge(request: HttpRequest) -> Any | None:
+    """The challenge row of the live pending login that ``pending_user`` read, if any."""
+    if pending_user(request) is None:
+        return None
+    return getattr(request, "_mfa_pending_challenge", None)
 
 
 def begin_pending(request: HttpRequest, user: Any, reason: str) -> login_state.PendingLogin:
@@ -91,17 +103,28 @@ def _open_pending(
     )
 
 
-def complete(request: HttpRequest, user: Any, factor_type: str, device: Any = None) -> str:
-    """Log the pending user in for real and return the safe URL to continue to."""
+def complete(
+    request: HttpRequest,
+    user: Any,
+    factor_type: str,
+    device: Any = None,
+    verification: Any = None,
+) -> str:
+    """Log the pending user in for real and return the safe URL to continue to.
+
+    ``verification``: the passed challenge's, in whose transaction this runs (what it read
+    and wrote already is not read or written again).
+    """
+    noted = verification is not None
     if login_state.carried(request):
         # A token client's: no session to sign in; the caller issues the client's tokens.
-        services.note_mfa_passed(user, request)
+        services.note_mfa_passed(user, request, noted=noted)
         return ""
     pending = login_state.get_pending(request)
     backend = pending.backend if pending else None
     login_state.log_in(request, user, backend, factor_type=factor_type, device=device)
-    _record_epoch(request, user)
-    services.note_mfa_passed(user, request)
+    _record_epoch(request, user, getattr(verification, "session_epoch", None))
+    services.note_mfa_passed(user, request, noted=noted)
     passkey_offer.after_password_sign_in(request, user, backend)
     return login_state.safe_next(request, pending.next_url if pending else "")
 
@@ -151,9 +174,16 @@ def signed_out_elsewhere(request: HttpRequest) -> bool:
     return True
 
 
-def _record_epoch(request: HttpRequest, user: Any) -> None:
-    """A session signed in now outlives every sign-out of the user's sessions before it."""
-    login_state.set_session_epoch(request, services.session_epoch(user.pk))
+def _record_epoch(request: HttpRequest, user: Any, epoch: int | None = None) -> None:
+    """A session signed in now outlives every sign-out of the user's sessions before it.
+
+    ``epoch``: the user's, if the caller read it in this transaction already.
+    """
+    if epoch is None:
+        epoch = services.session_epoch(user.pk)
+    else:
+        session_epoch_read(user.pk, epoch)
+    login_state.set_session_epoch(request, epoch)
 
 
 def recently_authenticated(request: HttpRequest) -> bool:

@@ -1,5 +1,6 @@
 """Pending logins and their challenges: start, verify, count failures, end."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -93,12 +94,20 @@ def send_challenge_code(
 
 def is_pending(user: Any, challenge_id: Any) -> bool:
     """Whether this pending login is still open: not finished, not ended by a password change."""
+    return pending_challenge(user, challenge_id) is not None
+
+
+def pending_challenge(user: Any, challenge_id: Any) -> Challenge | None:
+    """The challenge of this pending login while it is open (as ``is_pending``), else ``None``.
+
+    The row, so that answering it in the same request need not read it again.
+    """
     try:
         return Challenge.objects.filter(
             pk=challenge_id, user=user, verified_at__isnull=True
-        ).exists()
+        ).first()
     except (ValidationError, ValueError, TypeError):
-        return False
+        return None
 
 
 def was_passed(user: Any, challenge_id: Any) -> bool:
@@ -143,6 +152,8 @@ class Verification:
     factor_type: str
     device: FactorModel
     new_recovery_codes: list[str] = field(default_factory=list)
+    # The user's session epoch as read in the answer's transaction (None: not read).
+    session_epoch: int | None = None
 
 
 def verify_challenge(
@@ -152,6 +163,9 @@ def verify_challenge(
     code: str,
     request: HttpRequest | None = None,
     factor_types: list[str] | None = None,
+    *,
+    challenge: Challenge | None = None,
+    on_success: Callable[[Verification], Any] | None = None,
 ) -> Verification:
     """Check ``code`` against the challenge; spend both on success, count a failure otherwise.
 
@@ -159,47 +173,75 @@ def verify_challenge(
     ``LockedOut`` (this challenge is over), ``RateLimited`` (the user must wait: growing
     delays, then the lockout; or the client's IP sent too many answers) or ``InvalidCode``
     (with ``attempts_left`` in ``extra``).
-    ``factor_types``: ``challenge_factor_types(user)`` when the caller has it already.
+    ``factor_types``: ``challenge_factor_types(user)`` when the caller has it already;
+    ``challenge``: the challenge row when the caller has read it already (checked again here).
+    ``on_success(verification)``: what a right answer does besides (sign the user in), run in
+    the same transaction as the spend, so both happen or neither does.
+
+    One transaction per answer: the rate-limit hit, the reserved attempt, the spend, the audit
+    events and ``on_success`` commit together. A wrong answer commits its count (and its
+    events) before ``InvalidCode`` or ``LockedOut`` is raised; any other error rolls it all
+    back, the reserved attempt included, as the answer never got checked.
     """
     if factor_type not in (factor_types or challenge_factor_types(user)):
         raise errors.FactorNotAllowed()
-    challenge = _live_challenge(user, challenge_id)
-    throttle.hit_for_ip(request, "answers", app_settings.IP_ATTEMPTS_PER_HOUR, HOUR)
-    # Counted as wrong from here on, whatever the factor, until it proves right.
-    lockout.reserve_attempt(user)
-    now = clock.now()
-    rejection = None
-    try:
-        with transaction.atomic():
-            try:
-                device = get_factor(factor_type).verify_answer(user, code, request, challenge)
-            except errors.InvalidCode as exc:
-                device, rejection = None, exc
-            if device is not None:
-                won = Challenge.objects.filter(
-                    pk=challenge.pk,
-                    verified_at__isnull=True,
-                    failures__lt=app_settings.MAX_ATTEMPTS,
-                    expires_at__gt=now,
-                ).update(verified_at=now, factor_type=factor_type)
-                if not won:
-                    # The challenge ended meanwhile (another request won, or it expired or
-                    # locked): raising rolls back, so the code stays unspent.
-                    _live_challenge(user, challenge.pk)
-                    raise errors.ChallengeAlreadyVerified()
-                if get_factor(factor_type).is_fallback:
-                    recovery_code_spent(user, request)
-        if device is None:
-            _count_failure(user, challenge, factor_type, request, rejection)
-    except (errors.ChallengeAlreadyVerified, errors.ChallengeExpired):
-        # Not an answer that was wrong: the sign-in ended under it.
-        lockout.release_attempt(user)
-        raise
+    if challenge is None or str(challenge.pk) != str(challenge_id):
+        challenge = _live_challenge(user, challenge_id)
+    else:
+        _check_live(challenge)
+    failure: errors.MFAError | None = None
+    with transaction.atomic():
+        throttle.hit_for_ip(request, "answers", app_settings.IP_ATTEMPTS_PER_HOUR, HOUR)
+        # Counted as wrong from here on, whatever the factor, until it proves right. The
+        # conditional UPDATE also holds the user's row until this transaction ends, so
+        # parallel answers of one user are checked one after the other (PostgreSQL).
+        session_epoch = lockout.reserve_attempt(user)
+        now = clock.now()
+        try:
+            device = get_factor(factor_type).verify_answer(user, code, request, challenge)
+        except errors.InvalidCode as exc:
+            failure = _count_failure(user, challenge, factor_type, request, exc)
+        else:
+            if device is None:
+                failure = _count_failure(user, challenge, factor_type, request)
+        if failure is None:
+            verification = _passed(user, challenge, factor_type, device, request, now)
+            verification.session_epoch = session_epoch
+            if on_success is not None:
+                on_success(verification)
+    if failure is not None:
+        raise failure
+    return verification
+
+
+def _passed(
+    user: Any,
+    challenge: Challenge,
+    factor_type: str,
+    device: FactorModel,
+    request: HttpRequest | None,
+    now: Any,
+) -> Verification:
+    won = Challenge.objects.filter(
+        pk=challenge.pk,
+        verified_at__isnull=True,
+        failures__lt=app_settings.MAX_ATTEMPTS,
+        expires_at__gt=now,
+    ).update(verified_at=now, factor_type=factor_type)
+    if not won:
+        # The challenge ended meanwhile (another request won, or it expired or locked):
+        # raising rolls back, so the code stays unspent and the attempt is not counted.
+        _live_challenge(user, challenge.pk)
+        raise errors.ChallengeAlreadyVerified()
+    fallback = get_factor(factor_type).is_fallback
+    if fallback:
+        recovery_code_spent(user, request)
     # This sign-in's wrong answers were the user's own typing; the others stay, to decay.
-    lockout.attempt_succeeded(user, own_failures=challenge.failures)
+    # And when MFA was passed: ``note_mfa_passed(..., noted=True)`` need not write it again.
+    lockout.attempt_succeeded(user, own_failures=challenge.failures, mfa_passed=True)
     events.record(Kind.VERIFIED, user, request, factor_type=factor_type)
     verification = Verification(challenge, factor_type, device)
-    if get_factor(factor_type).is_fallback:
+    if fallback:
         remaining = recovery_codes_remaining(user)
         events.record(
             Kind.RECOVERY_CODE_USED, user, request, factor_type=factor_type, remaining=remaining
@@ -214,13 +256,17 @@ def _live_challenge(user: Any, challenge_id: Any) -> Challenge:
         challenge = Challenge.objects.get(pk=challenge_id, user=user)
     except (Challenge.DoesNotExist, ValidationError, ValueError, TypeError) as exc:
         raise errors.ChallengeExpired() from exc
+    _check_live(challenge)
+    return challenge
+
+
+def _check_live(challenge: Challenge) -> None:
     if challenge.verified_at is not None:
         raise errors.ChallengeAlreadyVerified()
     if challenge.failures >= app_settings.MAX_ATTEMPTS:
         raise errors.LockedOut()
     if challenge.expires_at <= clock.now():
         raise errors.ChallengeExpired()
-    return challenge
 
 
 def _count_failure(
@@ -229,7 +275,8 @@ def _count_failure(
     factor_type: str,
     request: Any,
     rejection: errors.InvalidCode | None = None,
-) -> None:
+) -> errors.MFAError:
+    """Count a wrong answer on the challenge; return the error to raise once it is committed."""
     counted = Challenge.objects.filter(pk=challenge.pk, verified_at__isnull=True).update(
         failures=F("failures") + 1
     )
@@ -243,6 +290,6 @@ def _count_failure(
     events.record(Kind.FAILED, user, request, factor_type=factor_type, failures=failures, **details)
     if failures >= app_settings.MAX_ATTEMPTS:
         events.record(Kind.LOCKED_OUT, user, request, factor_type=factor_type, failures=failures)
-        raise errors.LockedOut()
+        return errors.LockedOut()
     message = rejection.message if rejection is not None else None
-    raise errors.InvalidCode(message, attempts_left=app_settings.MAX_ATTEMPTS - failures)
+    return errors.InvalidCode(message, attempts_left=app_settings.MAX_ATTEMPTS - failures)

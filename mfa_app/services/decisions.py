@@ -86,9 +86,12 @@ def record_decision(user: Any, decision: Decision, request: HttpRequest | None) 
     )
 
 
-def note_mfa_passed(user: Any, request: HttpRequest | None) -> None:
-    """A sign-in passed MFA: remember its browser and network, and when (for RISK_BASED)."""
-    if not UserState.objects.filter(user=user).update(last_mfa_at=clock.now()):
+def note_mfa_passed(user: Any, request: HttpRequest | None, *, noted: bool = False) -> None:
+    """A sign-in passed MFA: remember its browser and network, and when (for RISK_BASED).
+
+    ``noted``: the when is written already (``verify_challenge`` does, with its own update).
+    """
+    if not noted and not UserState.objects.filter(user=user).update(last_mfa_at=clock.now()):
         UserState.objects.create(user=user, last_mfa_at=clock.now())
     risk.record_login(user, request)
 

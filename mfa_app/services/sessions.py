@@ -30,7 +30,7 @@ _CACHE_SECONDS = 24 * 3600
 
 def session_epoch(user_pk: Any) -> int:
     """The epoch a session of user ``user_pk`` must have been signed in under to stay valid."""
-    cache = _shared_cache()
+    cache = shared_cache()
     key = _cache_key(user_pk)
     if cache is not None:
         cached = cache.get(key)
@@ -44,6 +44,13 @@ def session_epoch(user_pk: Any) -> int:
     if cache is not None:
         cache.add(key, value, _CACHE_SECONDS)
     return value
+
+
+def epoch_read(user_pk: Any, epoch: int) -> None:
+    """The caller read the user's epoch from the database: cache it, as ``session_epoch`` does."""
+    cache = shared_cache()
+    if cache is not None:
+        cache.add(_cache_key(user_pk), epoch, _CACHE_SECONDS)
 
 
 def sign_out_other_sessions(
@@ -63,7 +70,7 @@ def sign_out_other_sessions(
 
 
 def _remember(user_pk: Any, epoch: int) -> None:
-    cache = _shared_cache()
+    cache = shared_cache()
     if cache is not None:
         cache.set(_cache_key(user_pk), epoch, _CACHE_SECONDS)
 
@@ -72,7 +79,7 @@ def _cache_key(user_pk: Any) -> str:
     return f"mfa_app:session_epoch:{user_pk}"
 
 
-def _shared_cache() -> BaseCache | None:
+def shared_cache() -> BaseCache | None:
     """``MFA_SESSION_EPOCH_CACHE`` if every server process shares it, else ``None``.
 
     A per-process cache (local memory) would keep a raised epoch from the other processes,
