@@ -15,3 +15,13 @@ HASHERS = {
     "pbkdf2": "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 }
 PASSWORD_HASHERS = [HASHERS[os.environ.get("BENCH_HASHER", "md5")]]
+
+# A cache every process of the site shares, as in production (Redis, memcached): mfa_app keeps
+# the session epochs, the configured policy and whether any webhook is active there. A file
+# cache next to the site's database (tmpfs by default) stands in for it without a server.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": f"{DATABASES['default']['NAME']}.cache",  # noqa: F405
+    }
+}

@@ -1,10 +1,12 @@
 """Route a pending login to its MFA step; every other page stays closed to it."""
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from django.conf import settings
 from django.contrib.auth.views import LogoutView
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import resolve_url
 from django.urls import Resolver404, ResolverMatch, resolve, reverse
 from django.utils.http import urlencode
 
@@ -37,6 +39,8 @@ class MFAMiddleware:
             if offer is not None:
                 return offer
         response = self.get_response(request)
+        if pending is None and request.method == "POST":
+            response = _straight_to_mfa(request, response)
         # A sign-in in this request may have given the browser its device token.
         devices.set_cookie_if_new(request, response)
         return response
@@ -111,6 +115,32 @@ def _offer_passkey(request: HttpRequest) -> HttpResponse | None:
     return HttpResponseRedirect(f"{url}?{urlencode({'next': request.get_full_path()})}")
 
 
+def _straight_to_mfa(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """A password sign-in that started a pending login goes straight to its MFA page.
+
+    The login view redirects to where a signed-in user goes; the pending login could not
+    open that page and would only be redirected again. It is kept as the place to continue
+    to once MFA is passed, if the login form named none.
+    """
+    if not isinstance(response, HttpResponseRedirect) or _answers_json(request, None):
+        return response
+    started = login_state.get_pending(request)
+    if started is None or started.expired or login_state.carried(request):
+        return response
+    if not started.next_url:
+        target = login_state.safe_next(request, response["Location"])
+        if target and target != resolve_url(settings.LOGIN_REDIRECT_URL):
+            login_state.start_pending(request, replace(started, next_url=target))
+    response["Location"] = _mfa_url(started)
+    return response
+
+
+def _mfa_url(pending: login_state.PendingLogin) -> str:
+    return reverse(
+        "mfa_app:enroll" if pending.reason == login_state.ENROLL else "mfa_app:challenge"
+    )
+
+
 def _send_to_mfa(
     request: HttpRequest, pending: login_state.PendingLogin, match: ResolverMatch | None
 ) -> HttpResponse:
@@ -119,5 +149,4 @@ def _send_to_mfa(
         response = pending_response(request)
         if response is not None:
             return response
-    enrolling = pending.reason == login_state.ENROLL
-    return HttpResponseRedirect(reverse("mfa_app:enroll" if enrolling else "mfa_app:challenge"))
+    return HttpResponseRedirect(_mfa_url(pending))

@@ -14,11 +14,12 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.conf import settings as django_settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+from django.contrib.auth.views import LoginView
 from django.contrib.sessions.models import Session
 from django.contrib.staticfiles.views import serve
 from django.core import mail
 from django.test import AsyncClient, Client
-from django.urls import re_path, reverse
+from django.urls import path, re_path, reverse
 
 from example_project.urls import urlpatterns as site_urlpatterns
 from mfa_app import crypto
@@ -38,6 +39,8 @@ from .factories import (
 # The example site plus its static files served as ``runserver`` serves them (DEBUG is off in
 # tests, so the example's own URLconf has no static route). Used by the static-files test.
 urlpatterns = [*site_urlpatterns, re_path(r"^static/(?P<path>.*)$", serve, {"insecure": True})]
+# A site's own login view that sends every user to a page of its choosing.
+urlpatterns.append(path("own-login/", LoginView.as_view(next_page="/private/"), name="own_login"))
 
 CHALLENGE = reverse("mfa_app:challenge")
 ENROLL = reverse("mfa_app:enroll")
@@ -619,3 +622,41 @@ def test_a_login_through_an_exempt_backend_is_not_challenged(
     own.force_login(user, backend=MODEL_BACKEND)
     assert not is_logged_in(own)
     assert own.get("/")["Location"] == (CHALLENGE if has_factor else ENROLL)
+
+
+# --- straight to the MFA step ----------------------------------------------------------------
+
+
+def test_the_password_step_redirects_straight_to_the_challenge_and_on_to_next(client):
+    """No stop at a page the pending login could not open: one redirect fewer per sign-in."""
+    device = TOTPFactorFactory()
+    response = password_login(client, device.user, next_url="/private/")
+    assert response["Location"] == CHALLENGE
+
+    answer = client.post(CHALLENGE, {"code": code_for(device)})
+    assert answer["Location"] == "/private/"
+
+
+def test_where_the_login_view_sent_the_user_is_where_mfa_continues_to(settings, client):
+    """A login view with a page of its own (``next_page``): passing MFA continues there."""
+    settings.ROOT_URLCONF = __name__
+    device = TOTPFactorFactory()
+    response = client.post("/own-login/", login_form(device.user))
+    assert response["Location"] == CHALLENGE
+
+    answer = client.post(CHALLENGE, {"code": code_for(device)})
+    assert answer["Location"] == "/private/"
+
+
+def test_a_pending_enrollment_is_sent_straight_to_enrollment(client):
+    set_requirement(Requirement.REQUIRED)
+    response = password_login(client, UserFactory())
+    assert response["Location"] == ENROLL
+    assert not is_logged_in(client)
+
+
+def test_a_wrong_password_stays_on_the_login_page(client):
+    device = TOTPFactorFactory()
+    response = client.post(reverse("login"), {**login_form(device.user), "password": "wrong"})
+    assert response.status_code == 200
+    assert not is_logged_in(client)

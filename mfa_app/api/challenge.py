@@ -50,8 +50,12 @@ class AnswerView(ApiView):
             self.user = request.user
             self.opened = step_up.open_step_up(request)
             return None
+        factor = self.data.get("factor")
         try:
-            opened = challenge.open_pending(request)
+            # An answer names its factor: only that factor's devices need reading.
+            opened = challenge.open_pending(
+                request, answering=factor if isinstance(factor, str) else None
+            )
         except errors.ChallengeExpired as exc:
             return elsewhere(request, exc)
         if opened is None:

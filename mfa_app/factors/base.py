@@ -24,6 +24,11 @@ class EnrollmentProof:
     counted: bool = False
 
 
+# Where ``load_answering_devices`` keeps a request's devices: on that request's user object,
+# as Django keeps a user's permissions (``_perm_cache``).
+LOADED_DEVICES = "_mfa_answering_devices"
+
+
 class Factor:
     """What mfa_app needs from a factor: its records, and how to check a code.
 
@@ -42,6 +47,23 @@ class Factor:
 
     def devices(self, user: Any) -> QuerySet:
         return self.model.objects.filter(user=user, confirmed=True)
+
+    def answering_devices(self, user: Any) -> Any:
+        """``devices(user)``, or the list this request's challenge already read for ``user``.
+
+        Listing the ways to answer a challenge reads each factor's devices; checking the
+        answer then need not read them again (the spend stays a conditional write).
+        """
+        loaded = getattr(user, LOADED_DEVICES, {})
+        return loaded[self.type] if self.type in loaded else self.devices(user)
+
+    def load_answering_devices(self, user: Any) -> list[FactorModel]:
+        """Read ``devices(user)`` once for this request's challenge (``answering_devices``)."""
+        devices = list(self.devices(user))
+        if not hasattr(user, LOADED_DEVICES):
+            setattr(user, LOADED_DEVICES, {})
+        getattr(user, LOADED_DEVICES)[self.type] = devices
+        return devices
 
     def verify(self, user: Any, code: str) -> FactorModel | None:
         raise NotImplementedError

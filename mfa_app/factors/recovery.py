@@ -91,7 +91,8 @@ class Recovery(Factor):
         return policy.recovery_codes_enabled
 
     def verify(self, user: Any, code: str) -> RecoveryCodeSet | None:
-        code_set = self.devices(user).first()
+        code_sets = self.answering_devices(user)
+        code_set = code_sets.first() if hasattr(code_sets, "first") else next(iter(code_sets), None)
         if code_set is None or not self.could_answer(code_set, code):
             return None
         if not self.spend_code(code_set, code):

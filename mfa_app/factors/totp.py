@@ -66,7 +66,7 @@ class TOTP(Factor):
 
     def verify(self, user: Any, code: str) -> TOTPFactor | None:
         unreadable = None
-        for device in self.devices(user):
+        for device in self.answering_devices(user):
             try:
                 secret = device.key
             except crypto.DecryptionError as exc:

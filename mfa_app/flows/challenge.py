@@ -30,13 +30,17 @@ ENDED = (errors.LockedOut, errors.ChallengeExpired, errors.ChallengeAlreadyVerif
 
 @dataclass
 class OpenChallenge:
-    """A challenge this request may answer, and the ways ``user`` can answer it."""
+    """A challenge this request may answer, and the ways ``user`` can answer it.
+
+    The ways are listed when first needed: an answer that names its factor reads only that
+    factor's devices (``methods_of``); a page that shows them all reads them all (``methods``).
+    """
 
     request: HttpRequest
     kind: str
     user: Any
     policy: EffectivePolicy
-    methods: list[services.ChallengeMethod]
+    loaded_methods: list[services.ChallengeMethod] | None = None
     challenge_id: str = ""
     expires_at: float = 0.0
     # A step-up challenge is opened (or found) only when something is done with it.
@@ -44,6 +48,25 @@ class OpenChallenge:
     # The challenge row as read by this request (a pending sign-in's), so an answer reads it
     # once; the answer checks it again and its spend is conditional all the same.
     record: Any = field(default=None, repr=False)
+    _methods_by_type: dict[str, list[services.ChallengeMethod]] = field(
+        default_factory=dict, repr=False
+    )
+
+    @property
+    def methods(self) -> list[services.ChallengeMethod]:
+        if self.loaded_methods is None:
+            self.loaded_methods = services.challenge_methods(self.user, self.policy)
+        return self.loaded_methods
+
+    def methods_of(self, factor_type: str) -> list[services.ChallengeMethod]:
+        """The methods of ``factor_type``, reading no other factor's devices if it can."""
+        if self.loaded_methods is not None:
+            return [m for m in self.loaded_methods if m.factor_type == factor_type]
+        if factor_type not in self._methods_by_type:
+            self._methods_by_type[factor_type] = services.challenge_methods(
+                self.user, self.policy, only=factor_type
+            )
+        return self._methods_by_type[factor_type]
 
     @property
     def factor_types(self) -> list[str]:
@@ -51,7 +74,7 @@ class OpenChallenge:
 
     def method(self, factor_type: str, device_id: str = "") -> services.ChallengeMethod:
         """The method of ``factor_type`` (the device ``device_id`` for per-device factors)."""
-        candidates = [m for m in self.methods if m.factor_type == factor_type]
+        candidates = self.methods_of(factor_type)
         if not candidates:
             raise errors.FactorNotAllowed()
         if device_id and candidates[0].device is not None:
@@ -63,11 +86,12 @@ class OpenChallenge:
 
     def chosen(self, factor_type: str | None, device_id: str = "") -> tuple[Any, bool]:
         """The method asked for, or the primary one; ``True`` if the ask was for none of ours."""
+        if factor_type:
+            for method in self.methods_of(factor_type):
+                if method.device_id in ("", device_id):
+                    return method, False
         if factor_type is None:
             return self.methods[0], False
-        for method in self.methods:
-            if method.factor_type == factor_type and method.device_id in ("", device_id):
-                return method, False
         return self.methods[0], True
 
     def ensure_open(self) -> str:
@@ -89,8 +113,11 @@ class Passed:
     recovered: bool = False
 
 
-def open_pending(request: HttpRequest) -> OpenChallenge | None:
+def open_pending(request: HttpRequest, answering: str | None = None) -> OpenChallenge | None:
     """The pending login's challenge; ``None`` if this session has no login waiting for one.
+
+    ``answering``: the factor type the request answers with, if it says, so that only that
+    factor's devices are read when the user has it.
 
     Raises ``ChallengeExpired`` when the pending login ended (timed out, password changed) and
     ``FactorNotAllowed`` when nothing the policy allows can answer it; either way it is dropped.
@@ -106,22 +133,22 @@ def open_pending(request: HttpRequest) -> OpenChallenge | None:
             raise errors.ChallengeAlreadyVerified()
         login_state.drop(request)
         raise errors.ChallengeExpired()
-    policy = policy_for(user)
-    methods = services.challenge_methods(user, policy)
-    if not methods:
-        login_state.drop(request)
-        raise errors.FactorNotAllowed()
     kind = TOKEN if login_state.carried(request) else SIGN_IN
-    return OpenChallenge(
+    opened = OpenChallenge(
         request,
         kind,
         user,
-        policy,
-        methods,
+        policy_for(user),
+        None,
         pending.challenge_id,
         pending.expires_at,
         record=signin.pending_challenge(request),
     )
+    answerable = answering is not None and opened.methods_of(answering)
+    if not answerable and not opened.methods:
+        login_state.drop(request)
+        raise errors.FactorNotAllowed()
+    return opened
 
 
 def start(opened: OpenChallenge) -> None:
@@ -174,7 +201,12 @@ def answer(opened: OpenChallenge, factor_type: str, code: str, *, remember: bool
             services.note_mfa_passed(user, request, noted=True)
         else:
             next_url = signin.complete(
-                request, user, verification.factor_type, verification.device, verification
+                request,
+                user,
+                verification.factor_type,
+                verification.device,
+                verification,
+                policy=opened.policy,
             )
             remembered = remember and opened.policy.trusted_devices_enabled
             if remembered:
@@ -188,7 +220,7 @@ def answer(opened: OpenChallenge, factor_type: str, code: str, *, remember: bool
             factor_type,
             code,
             request,
-            opened.factor_types,
+            [factor_type] if opened.methods_of(factor_type) else opened.factor_types,
             challenge=opened.record,
             on_success=passed,
         )

@@ -9,37 +9,54 @@ A passkey sign-in, a pending login and an exempt (SSO) backend never get the off
 from datetime import timedelta
 from typing import Any
 
+from django.contrib.auth import get_user_model
+from django.db.models import Exists, OuterRef, Subquery
 from django.http import HttpRequest
 
 from .. import clock, login_state, services
 from ..conf import app_settings
 from ..factors import get_factor
 from ..models import UserState, WebAuthnCredential
-from ..policy import policy_for
+from ..policy import EffectivePolicy, policy_for
 
 WEBAUTHN = "WEBAUTHN"
 
 
-def should_offer(user: Any) -> bool:
-    """Whether ``user`` may be offered a passkey now: allowed, none yet, not declined lately."""
+def should_offer(user: Any, policy: EffectivePolicy | None = None) -> bool:
+    """Whether ``user`` may be offered a passkey now: allowed, none yet, not declined lately.
+
+    ``policy``: the user's, if the caller has it.
+    """
     if not app_settings.PASSKEY_OFFER or not getattr(user, "is_active", False):
         return False
-    if not get_factor(WEBAUTHN).allowed_by(policy_for(user)):
+    if not get_factor(WEBAUTHN).allowed_by(policy or policy_for(user)):
         return False
-    if WebAuthnCredential.objects.filter(user=user).exists():
+    # One statement: whether the user has a passkey, and when they last said "Not now".
+    has_passkey, declined = (
+        get_user_model()
+        ._base_manager.filter(pk=user.pk)
+        .annotate(
+            has_passkey=Exists(WebAuthnCredential.objects.filter(user=OuterRef("pk"))),
+            declined=Subquery(
+                UserState.objects.filter(user=OuterRef("pk")).values("passkey_offer_declined_at")
+            ),
+        )
+        .values_list("has_passkey", "declined")
+        .get()
+    )
+    if has_passkey:
         return False
-    declined = (
-        UserState.objects.filter(user=user).values_list("passkey_offer_declined_at", flat=True)
-    ).first()
     snooze = timedelta(days=app_settings.PASSKEY_OFFER_SNOOZE_DAYS)
     return declined is None or clock.now() - declined >= snooze
 
 
-def after_password_sign_in(request: HttpRequest, user: Any, backend: str | None) -> None:
+def after_password_sign_in(
+    request: HttpRequest, user: Any, backend: str | None, policy: EffectivePolicy | None = None
+) -> None:
     """Note the offer for this session if ``user`` should get it (called once signed in)."""
     if backend in app_settings.EXEMPT_BACKENDS:
         return
-    if should_offer(user):
+    if should_offer(user, policy):
         login_state.offer_passkey(request, user)
 
 

@@ -36,15 +36,16 @@ def pending_user(request: HttpRequest) -> Any | None:
         user_model = auth.get_user_model()
         try:
             pk = user_model._meta.pk.to_python(pending.user_pk)
-            user = user_model._default_manager.get(pk=pk)
-        except (user_model.DoesNotExist, ValidationError):
-            user = None
-        challenge = None
-        if getattr(user, "is_active", False):
-            challenge = services.pending_challenge(user, pending.challenge_id)
-        # The challenge row too: answering it in this request need not read it again.
+        except ValidationError:
+            pk = None
+        # The user and the challenge row in one read: answering in this request reads neither
+        # again.
+        challenge = None if pk is None else services.pending_challenge(pk, pending.challenge_id)
+        user = challenge.user if challenge is not None else None
+        if not getattr(user, "is_active", False):
+            challenge = user = None
         request._mfa_pending_challenge = challenge
-        request._mfa_pending_user = user if challenge is not None else None
+        request._mfa_pending_user = user
     return request._mfa_pending_user
 
 
@@ -109,11 +110,12 @@ def complete(
     factor_type: str,
     device: Any = None,
     verification: Any = None,
+    policy: Any = None,
 ) -> str:
     """Log the pending user in for real and return the safe URL to continue to.
 
     ``verification``: the passed challenge's, in whose transaction this runs (what it read
-    and wrote already is not read or written again).
+    and wrote already is not read or written again); ``policy``: the user's, if read already.
     """
     noted = verification is not None
     if login_state.carried(request):
@@ -125,7 +127,7 @@ def complete(
     login_state.log_in(request, user, backend, factor_type=factor_type, device=device)
     _record_epoch(request, user, getattr(verification, "session_epoch", None))
     services.note_mfa_passed(user, request, noted=noted)
-    passkey_offer.after_password_sign_in(request, user, backend)
+    passkey_offer.after_password_sign_in(request, user, backend, policy)
     return login_state.safe_next(request, pending.next_url if pending else "")
 
 

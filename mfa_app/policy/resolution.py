@@ -9,8 +9,13 @@ else's MFA; for the same reason a remembered browser never skips their challenge
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from .. import shared_state
 from ..conf import app_settings
 from ..models import ApplicationPolicy, Requirement, TenantPolicy
 from ..models.policies import default_allowed_factors
@@ -31,9 +36,11 @@ def configured_policy(user: Any) -> EffectivePolicy:
     """The policy the admin configured for ``user``'s tenant (or the application's)."""
     tenant = tenant_for(user)
     if tenant is not None:
-        override = TenantPolicy.objects.filter(tenant=tenant, override=True).first()
+        override = shared_state.remembered(
+            TENANT_KEY.format(tenant.pk), partial(_tenant_override, tenant)
+        )
         if override is not None:
-            return EffectivePolicy.from_fields(override, TENANT)
+            return override
     return _application_policy()
 
 
@@ -109,5 +116,31 @@ def explain_policy(user: Any) -> PolicyExplanation:
     )
 
 
+# The configured policies, in the shared cache (``shared_state``) until one is saved.
+APPLICATION_KEY = "mfa_app:policy:application"
+TENANT_KEY = "mfa_app:policy:tenant:{}"
+
+
 def _application_policy() -> EffectivePolicy:
-    return EffectivePolicy.from_fields(ApplicationPolicy.load(), APPLICATION)
+    return shared_state.remembered(
+        APPLICATION_KEY,
+        lambda: EffectivePolicy.from_fields(ApplicationPolicy.load(), APPLICATION),
+    )
+
+
+def _tenant_override(tenant: Any) -> EffectivePolicy | None:
+    override = TenantPolicy.objects.filter(tenant=tenant, override=True).first()
+    return None if override is None else EffectivePolicy.from_fields(override, TENANT)
+
+
+@receiver(post_save, sender=ApplicationPolicy, dispatch_uid="mfa_app.policy.application_saved")
+@receiver(post_delete, sender=ApplicationPolicy, dispatch_uid="mfa_app.policy.application_gone")
+def _application_policy_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
+    shared_state.forget(APPLICATION_KEY, shared_state.saved_using(instance, **kwargs))
+
+
+@receiver(post_save, sender=TenantPolicy, dispatch_uid="mfa_app.policy.tenant_saved")
+@receiver(post_delete, sender=TenantPolicy, dispatch_uid="mfa_app.policy.tenant_gone")
+def _tenant_policy_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
+    key = TENANT_KEY.format(instance.tenant_id)
+    shared_state.forget(key, shared_state.saved_using(instance, **kwargs))

@@ -100,12 +100,15 @@ def is_pending(user: Any, challenge_id: Any) -> bool:
 def pending_challenge(user: Any, challenge_id: Any) -> Challenge | None:
     """The challenge of this pending login while it is open (as ``is_pending``), else ``None``.
 
-    The row, so that answering it in the same request need not read it again.
+    The row, with its user, so that answering it in the same request need not read either
+    again. ``user``: the user or their pk.
     """
     try:
-        return Challenge.objects.filter(
-            pk=challenge_id, user=user, verified_at__isnull=True
-        ).first()
+        return (
+            Challenge.objects.select_related("user")
+            .filter(pk=challenge_id, user=user, verified_at__isnull=True)
+            .first()
+        )
     except (ValidationError, ValueError, TypeError):
         return None
 

@@ -8,18 +8,14 @@ needs to find or delete them.
 
 from typing import Any
 
-from django.core.cache import InvalidCacheBackendError, caches
-from django.core.cache.backends.base import BaseCache
-from django.core.cache.backends.dummy import DummyCache
-from django.core.cache.backends.locmem import LocMemCache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.http import HttpRequest
 
 from .. import events
-from ..conf import app_settings
 from ..models import UserState
+from ..shared_state import shared_cache
 from .status import Kind
 
 # An epoch only grows, so a cached value can only be stale by being too low: it is written
@@ -77,19 +73,3 @@ def _remember(user_pk: Any, epoch: int) -> None:
 
 def _cache_key(user_pk: Any) -> str:
     return f"mfa_app:session_epoch:{user_pk}"
-
-
-def shared_cache() -> BaseCache | None:
-    """``MFA_SESSION_EPOCH_CACHE`` if every server process shares it, else ``None``.
-
-    A per-process cache (local memory) would keep a raised epoch from the other processes,
-    so their sessions would live on: then the database is read instead.
-    """
-    alias = app_settings.SESSION_EPOCH_CACHE
-    if not alias:
-        return None
-    try:
-        cache = caches[alias]
-    except InvalidCacheBackendError:
-        return None
-    return None if isinstance(cache, LocMemCache | DummyCache) else cache

@@ -25,14 +25,18 @@ RECOVERY = fallback_factor().type
 
 def list_factors(user: Any) -> list[FactorModel]:
     """Every confirmed factor the user holds (recovery codes excluded), primary first."""
-    devices = [device for factor in second_factors() for device in factor.devices(user)]
+    return _primary_first(device for factor in second_factors() for device in factor.devices(user))
+
+
+def _primary_first(devices: Any) -> list[FactorModel]:
     return sorted(devices, key=lambda d: (not d.is_primary, d.created_at or clock.now()))
 
 
 def active_factors(user: Any, policy: EffectivePolicy | None = None) -> list[FactorModel]:
     """The factors the effective policy lets the user sign in with."""
     policy = policy or policy_for(user)
-    return [d for d in list_factors(user) if factor_for_device(d).allowed_by(policy)]
+    allowed = [factor for factor in second_factors() if factor.allowed_by(policy)]
+    return _primary_first(device for factor in allowed for device in factor.devices(user))
 
 
 def factor_type_of(device: FactorModel) -> str:
@@ -105,18 +109,34 @@ class ChallengeMethod:
         return self.device.masked_destination if self.device is not None else ""
 
 
-def challenge_methods(user: Any, policy: EffectivePolicy | None = None) -> list[ChallengeMethod]:
-    """The ways the user can answer a challenge, the primary factor's first, recovery codes last."""
+def challenge_methods(
+    user: Any, policy: EffectivePolicy | None = None, only: str | None = None
+) -> list[ChallengeMethod]:
+    """The ways the user can answer a challenge, the primary factor's first, recovery codes last.
+
+    ``only``: just the methods of that (second) factor type, reading only its devices, for an
+    answer that says which factor it is. What is read is kept for checking the answer
+    (``Factor.answering_devices``).
+    """
     policy = policy or policy_for(user)
+    fallback = fallback_factor()
+    factors = [f for f in second_factors() if f.allowed_by(policy)]
+    if only is not None:
+        if only == fallback.type:
+            return [m for m in challenge_methods(user, policy) if m.factor_type == only]
+        factors = [f for f in factors if f.type == only]
+    devices = _primary_first(
+        device for factor in factors for device in factor.load_answering_devices(user)
+    )
     methods: dict[tuple[str, Any], ChallengeMethod] = {}
-    for device in active_factors(user, policy):
+    for device in devices:
         factor = factor_for_device(device)
         if factor.per_device:
             methods[factor.type, device.pk] = ChallengeMethod(factor.type, device)
         else:
             methods.setdefault((factor.type, None), ChallengeMethod(factor.type))
-    fallback = fallback_factor()
-    if methods and fallback.allowed_by(policy) and fallback.devices(user).exists():
+    with_fallback = only is None and methods and fallback.allowed_by(policy)
+    if with_fallback and fallback.load_answering_devices(user):
         methods[fallback.type, None] = ChallengeMethod(fallback.type)
     return list(methods.values())
 

@@ -162,7 +162,7 @@ class ChallengeView(ChallengeBase):
 
     def open_challenge(self, request: HttpRequest) -> HttpResponse | None:
         try:
-            opened = challenge.open_pending(request)
+            opened = challenge.open_pending(request, answering=request.POST.get("factor"))
         except errors.MFAError as exc:
             return self.ended(exc)
         if opened is None:

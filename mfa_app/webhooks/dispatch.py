@@ -18,10 +18,9 @@ from django.db import DatabaseError, transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from .. import clock
+from .. import clock, shared_state
 from ..events import SIGNALS
 from ..models import MFAEvent, WebhookDelivery, WebhookEndpoint
-from ..services.sessions import shared_cache
 from .signing import generate_secret
 from .types import EVENT_TYPES, TEST_EVENT_TYPE
 
@@ -61,37 +60,26 @@ for _signal in SIGNALS.values():
     _signal.connect(on_mfa_event, dispatch_uid="mfa_app.webhooks")
 
 # Whether any endpoint is active, in the shared cache: most sites have none, and then an
-# event costs no query for its webhooks. Saving or deleting an endpoint drops the flag; the
-# timeout bounds a change made behind the model's back (a QuerySet.update()).
+# event costs no query for its webhooks.
 _ACTIVE_KEY = "mfa_app:webhooks:any_active:{}"
-_ACTIVE_SECONDS = 300
 
 
 def _any_active(using: str) -> bool:
-    """Whether an endpoint may be active: ``True`` when there is no shared cache to ask."""
-    cache = shared_cache()
-    if cache is None:
-        # A per-process cache would miss another process's change: the query tells.
+    """Whether an endpoint may be active: ``True`` without a shared cache (the caller's
+    query for the endpoints tells)."""
+    if shared_state.shared_cache() is None:
         return True
-    key = _ACTIVE_KEY.format(using)
-    flag = cache.get(key)
-    if flag is None:
-        flag = WebhookEndpoint.objects.using(using).filter(is_active=True).exists()
-        cache.add(key, flag, _ACTIVE_SECONDS)
-    return bool(flag)
+    return shared_state.remembered(
+        _ACTIVE_KEY.format(using),
+        lambda: WebhookEndpoint.objects.using(using).filter(is_active=True).exists(),
+    )
 
 
 @receiver(post_save, sender=WebhookEndpoint, dispatch_uid="mfa_app.webhooks.saved")
 @receiver(post_delete, sender=WebhookEndpoint, dispatch_uid="mfa_app.webhooks.deleted")
 def _endpoints_changed(sender: Any, instance: WebhookEndpoint, **kwargs: Any) -> None:
-    cache = shared_cache()
-    if cache is None:
-        return
-    using = kwargs.get("using") or instance._state.db or "default"
-    key = _ACTIVE_KEY.format(using)
-    cache.delete(key)
-    # Again once committed: a request may have cached the old answer in between.
-    transaction.on_commit(partial(cache.delete, key), using=using)
+    using = shared_state.saved_using(instance, **kwargs)
+    shared_state.forget(_ACTIVE_KEY.format(using), using)
 
 
 def _create(

@@ -1,0 +1,68 @@
+"""With a shared cache, the configured policies cost no query once known, and a policy saved
+(in the admin, by ``mfa_policy`` or the service) applies to the very next sign-in."""
+
+import pytest
+from django.db import connection
+from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
+
+from mfa_app.models import ApplicationPolicy, Requirement
+from mfa_app.policy import policy_for
+
+from .factories import MembershipFactory, TenantPolicyFactory, UserFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def shared_cache(tmp_path):
+    caches = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(tmp_path),
+        }
+    }
+    with override_settings(CACHES=caches):
+        yield
+
+
+def policy_reads(user) -> tuple[str, int]:
+    with CaptureQueriesContext(connection) as queries:
+        policy = policy_for(user)
+    reads = [q for q in queries.captured_queries if "policy" in q["sql"]]
+    return policy.requirement, len(reads)
+
+
+def test_the_application_policy_is_read_once_then_follows_each_save(shared_cache):
+    user = UserFactory()
+    assert policy_reads(user) == (Requirement.OPTIONAL, 1)
+    assert policy_reads(user) == (Requirement.OPTIONAL, 0)
+
+    policy = ApplicationPolicy.load()
+    policy.requirement = Requirement.REQUIRED
+    policy.save()
+    assert policy_reads(user) == (Requirement.REQUIRED, 1)
+    assert policy_reads(user) == (Requirement.REQUIRED, 0)
+
+
+def test_a_tenant_override_switched_on_or_off_applies_at_once(shared_cache):
+    member = MembershipFactory()
+    tenant_policy = TenantPolicyFactory(
+        tenant=member.organization, requirement=Requirement.REQUIRED, override=True
+    )
+    assert policy_reads(member.user)[0] == Requirement.REQUIRED
+    assert policy_reads(member.user) == (Requirement.REQUIRED, 0)
+
+    tenant_policy.override = False
+    tenant_policy.save()
+    assert policy_reads(member.user)[0] == Requirement.OPTIONAL
+
+    tenant_policy.delete()
+    assert policy_reads(member.user)[0] == Requirement.OPTIONAL
+
+
+def test_a_per_process_cache_reads_the_policy_every_time():
+    # Another process's saved policy would go unseen by a copy kept in this one.
+    user = UserFactory()
+    assert policy_reads(user)[1] == 1
+    assert policy_reads(user)[1] == 1
