@@ -46,6 +46,20 @@ TARGETS = [
     "django.template.response.SimpleTemplateResponse.render",
     "django.shortcuts.render",
     "django.contrib.sessions.backends.db.SessionStore.save",
+    "mfa_app.services.challenges._passed",
+    "mfa_app.login_state.log_in",
+    "mfa_app.flows.signin._record_epoch",
+    "mfa_app.flows.passkey_offer.after_password_sign_in",
+    "mfa_app.devices.browser_token",
+    "mfa_app.risk.location_of",
+    "mfa_app.models.LoginRecord.objects.create",
+    "django.db.transaction.Atomic.__exit__",
+    "django.db.backends.base.base.BaseDatabaseWrapper.run_and_clear_commit_hooks",
+    "django.contrib.auth.models.update_last_login",
+    "django.contrib.sessions.backends.base.SessionBase.cycle_key",
+    "mfa_app.middleware._straight_to_mfa",
+    "mfa_app.devices.set_cookie_if_new",
+    "mfa_app.flows.signin.signed_out_elsewhere",
 ]
 
 TIMES: dict[str, float] = defaultdict(float)

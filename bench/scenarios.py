@@ -216,8 +216,10 @@ def password_login(client: Client, user: PoolUser, get_form: bool = False) -> No
     if get_form:
         _expect(client.get(LOGIN_URL), 200, "GET login")
     response = client.post(LOGIN_URL, {"username": user.username, "password": PASSWORD})
-    # Pending or not, Django's LoginView sends the browser on; the middleware catches it there.
-    _expect(response, 302, "POST login", _resolve(settings.LOGIN_REDIRECT_URL))
+    # A pending login goes straight to its challenge; otherwise to the landing page.
+    challenged = IS_MFA_SITE and user.key
+    expected = CHALLENGE_URL if challenged else _resolve(settings.LOGIN_REDIRECT_URL)
+    _expect(response, 302, "POST login", expected)
 
 
 def answer(client: Client, factor: str, code: str) -> None:

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from . import clock, signals
+from . import clock, signals, upsert
 from .client_ip import client_ip
 from .models import MFAEvent
 from .tenants import tenant_for
@@ -70,7 +70,8 @@ def _write(
     actor: Any,
     details: dict[str, Any],
 ) -> MFAEvent:
-    event = MFAEvent.objects.create(
+    event = upsert.create(
+        MFAEvent,
         kind=kind,
         user=user,
         username=user.get_username() if user is not None else "",

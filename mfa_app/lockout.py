@@ -195,6 +195,10 @@ def attempt_succeeded(user: Any, *, own_failures: int = 0, mfa_passed: bool = Fa
     user's own typing. Others stay, to decay. ``mfa_passed`` also notes when (RISK_BASED).
     """
     forgiven = own_failures + 1
+    connection = upsert.connection_for(UserState)
+    if upsert.supported(connection):
+        _succeeded_in_sql(user, forgiven, mfa_passed, connection)
+        return
     changes: dict[str, Any] = {
         "failed_attempts": Greatest(F("failed_attempts") - forgiven, Value(0)),
         "failures_forgiven_period": F("failures_forgiven_period") - forgiven,
@@ -203,6 +207,23 @@ def attempt_succeeded(user: Any, *, own_failures: int = 0, mfa_passed: bool = Fa
     if mfa_passed:
         changes["last_mfa_at"] = clock.now()
     UserState.objects.filter(user=user).update(**changes)
+
+
+def _succeeded_in_sql(user: Any, forgiven: int, mfa_passed: bool, connection: Any) -> None:
+    """``attempt_succeeded``'s UPDATE, written once (``upsert``)."""
+    c = upsert.names(UserState, connection)
+    greatest = upsert.least_greatest(connection)[1]
+    params: list[Any] = [forgiven, forgiven]
+    passed_sql = ""
+    if mfa_passed:
+        passed_sql = f", {c.last_mfa_at} = %s"
+        params.append(upsert.prep(UserState, "last_mfa_at", clock.now(), connection))
+    params.append(upsert.prep(UserState, "user", user.pk, connection))
+    # Quoted model names only: every value is a parameter.
+    sql = f"UPDATE {c.table} SET {c.failed_attempts} = {greatest}({c.failed_attempts} - %s, 0), "  # noqa: S608  # nosec B608
+    sql += f"{c.failures_forgiven_period} = {c.failures_forgiven_period} - %s, "
+    sql += f"{c.locked_until} = NULL{passed_sql} WHERE {c.user} = %s"
+    upsert.execute(connection, sql, params)
 
 
 def release_attempt(user: Any) -> None:

@@ -10,11 +10,9 @@ from datetime import timedelta
 from functools import cached_property
 from typing import Any
 
-from django.contrib.auth import get_user_model
-from django.db.models import Exists, OuterRef
 from django.utils.module_loading import import_string
 
-from . import clock, events
+from . import clock, events, upsert
 from .client_ip import client_ip, in_networks, network_of
 from .conf import app_settings
 from .devices import browser_token, token_digest
@@ -131,22 +129,32 @@ def record_login(user: Any, request: Any) -> None:
     if request is None:
         return
     digest = token_digest(browser_token(request, create=True))
-    # Two index probes in one statement, however long the user's history.
-    records = LoginRecord.objects.filter(user=OuterRef("pk"))
-    seen = (
-        get_user_model()
-        ._base_manager.filter(pk=user.pk)
-        .values(
-            any_browser=Exists(records),
-            this_browser=Exists(records.filter(device_digest=digest)),
-        )
-        .get()
-    )
-    LoginRecord.objects.create(
+    any_browser, this_browser = _browsers_seen(user, digest)
+    upsert.create(
+        LoginRecord,
         user=user,
         device_digest=digest,
         network=location_of(client_ip(request)),
         created_at=clock.now(),
     )
-    if seen["any_browser"] and not seen["this_browser"]:
+    if any_browser and not this_browser:
         events.record(events.Kind.NEW_DEVICE_SIGN_IN, user, request)
+
+
+def _browsers_seen(user: Any, digest: str) -> tuple[bool, bool]:
+    """Whether ``user`` signed in before from any browser, and from this one: two index
+    probes in one statement, however long their history."""
+    connection = upsert.connection_for(LoginRecord)
+    if not upsert.supported(connection):
+        records = LoginRecord.objects.filter(user=user)
+        return records.exists(), records.filter(device_digest=digest).exists()
+    c = upsert.names(LoginRecord, connection)
+    user_pk = upsert.prep(LoginRecord, "user", user.pk, connection)
+    # Quoted model names only: every value is a parameter.
+    probe = f"SELECT 1 FROM {c.table} WHERE {c.user} = %s"  # noqa: S608  # nosec B608
+    row = upsert.execute(
+        connection,
+        f"SELECT EXISTS({probe}), EXISTS({probe} AND {c.device_digest} = %s)",
+        [user_pk, user_pk, digest],
+    )[1]
+    return bool(row[0]), bool(row[1])

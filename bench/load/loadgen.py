@@ -109,9 +109,12 @@ def password_step(browser: Browser, username: str, password: str) -> None:
     expect(page, 200, "GET login")
     form = {"username": username, "password": password, "csrfmiddlewaretoken": ""}
     form["csrfmiddlewaretoken"] = browser.form_token(page)
-    expect(browser.request("POST login", "POST", LOGIN, form), 302, "POST login", LANDING)
-    bounce = browser.request("GET / (to MFA)", "GET", LANDING)
-    expect(bounce, 302, "GET / (to MFA)", CHALLENGE)
+    sent = browser.request("POST login", "POST", LOGIN, form)
+    if sent.location == LANDING:
+        # mfa_app before the password step redirected straight to the challenge (main until
+        # 2026-12-04): the landing page sent the pending login on. Kept to measure both.
+        sent = browser.request("GET / (to MFA)", "GET", LANDING)
+    expect(sent, 302, "POST login", CHALLENGE)
 
 
 def bare_flow(port: int, n: int, username: str, password: str) -> Browser:

@@ -9,7 +9,7 @@ import pyotp
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from .. import clock, crypto, errors
+from .. import clock, crypto, errors, upsert
 from ..conf import app_settings
 from ..models import FactorType, TOTPFactor
 from ..policy import policy_for
@@ -101,10 +101,18 @@ class TOTP(Factor):
     def spend_step(device: TOTPFactor, step: int) -> bool:
         """Record ``step`` as used unless it (or a later one) already was: one use per code."""
         # One conditional UPDATE: atomic by itself, no savepoint needed.
-        spent = TOTPFactor.objects.filter(pk=device.pk, last_t__lt=step).update(
-            last_t=step, last_used_at=clock.now()
-        )
-        return spent == 1
+        connection = upsert.connection_for(TOTPFactor)
+        if not upsert.supported(connection):
+            spent = TOTPFactor.objects.filter(pk=device.pk, last_t__lt=step).update(
+                last_t=step, last_used_at=clock.now()
+            )
+            return spent == 1
+        c = upsert.names(TOTPFactor, connection)
+        at = upsert.prep(TOTPFactor, "last_used_at", clock.now(), connection)
+        # Quoted model names only: every value is a parameter.
+        sql = f"UPDATE {c.table} SET {c.last_t} = %s, {c.last_used_at} = %s "  # noqa: S608  # nosec B608
+        sql += f"WHERE {c.id} = %s AND {c.last_t} < %s"
+        return upsert.execute(connection, sql, [step, at, device.pk, step])[0] == 1
 
     # --- presentation, policy, enrollment -------------------------------------------------
 

@@ -108,6 +108,7 @@ class Passed:
     device: FactorModel
     next_url: str = ""
     new_recovery_codes: list[str] = field(default_factory=list)
+    recovery_codes_left: int | None = None
     device_remembered: bool = False
     # Passed with a recovery code: the session is offered to sign the others out.
     recovered: bool = False
@@ -232,6 +233,7 @@ def answer(opened: OpenChallenge, factor_type: str, code: str, *, remember: bool
         verification.factor_type,
         verification.device,
         new_recovery_codes=verification.new_recovery_codes,
+        recovery_codes_left=verification.recovery_codes_left,
         recovered=recovered,
         **done,
     )

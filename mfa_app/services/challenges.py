@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models import F
 from django.http import HttpRequest
 
-from .. import clock, errors, events, lockout, throttle
+from .. import clock, errors, events, lockout, throttle, upsert
 from ..conf import app_settings
 from ..factors import get_factor
 from ..models import (
@@ -104,6 +104,9 @@ def pending_challenge(user: Any, challenge_id: Any) -> Challenge | None:
     again. ``user``: the user or their pk.
     """
     try:
+        connection = upsert.connection_for(Challenge)
+        if upsert.supported(connection):
+            return _pending_challenge_in_sql(getattr(user, "pk", user), challenge_id, connection)
         return (
             Challenge.objects.select_related("user")
             .filter(pk=challenge_id, user=user, verified_at__isnull=True)
@@ -111,6 +114,33 @@ def pending_challenge(user: Any, challenge_id: Any) -> Challenge | None:
         )
     except (ValidationError, ValueError, TypeError):
         return None
+
+
+def _pending_challenge_in_sql(user_pk: Any, challenge_id: Any, connection: Any) -> Challenge | None:
+    """``pending_challenge``'s join of the challenge and its user, written once (``upsert``)."""
+    user_model = Challenge._meta.get_field("user").related_model
+    c, u = upsert.names(Challenge, connection), upsert.names(user_model, connection)
+    user_pk_column = getattr(u, user_model._meta.pk.attname)
+    # Quoted model names only: every value is a parameter.
+    sql = (
+        f"SELECT {upsert.columns(Challenge, connection)}, {upsert.columns(user_model, connection)} "  # nosec B608
+    )
+    sql += (
+        f"FROM {c.table} INNER JOIN {u.table} ON {u.table}.{user_pk_column} = {c.table}.{c.user} "
+    )
+    sql += f"WHERE {c.table}.{c.id} = %s AND {c.table}.{c.user} = %s "
+    sql += f"AND {c.table}.{c.verified_at} IS NULL"
+    params = [
+        upsert.prep(Challenge, "id", challenge_id, connection),
+        upsert.prep(Challenge, "user", user_pk, connection),
+    ]
+    row = upsert.execute(connection, sql, params)[1]
+    if row is None:
+        return None
+    own = len(Challenge._meta.concrete_fields)
+    challenge = upsert.instance(Challenge, row[:own], connection)
+    challenge.user = upsert.instance(user_model, row[own:], connection)
+    return challenge
 
 
 def was_passed(user: Any, challenge_id: Any) -> bool:
@@ -155,6 +185,8 @@ class Verification:
     factor_type: str
     device: FactorModel
     new_recovery_codes: list[str] = field(default_factory=list)
+    # Passed with a recovery code: how many of the set are left (``None``: not one).
+    recovery_codes_left: int | None = None
     # The user's session epoch as read in the answer's transaction (None: not read).
     session_epoch: int | None = None
 
@@ -225,13 +257,7 @@ def _passed(
     request: HttpRequest | None,
     now: Any,
 ) -> Verification:
-    won = Challenge.objects.filter(
-        pk=challenge.pk,
-        verified_at__isnull=True,
-        failures__lt=app_settings.MAX_ATTEMPTS,
-        expires_at__gt=now,
-    ).update(verified_at=now, factor_type=factor_type)
-    if not won:
+    if not _mark_passed(challenge, factor_type, now):
         # The challenge ended meanwhile (another request won, or it expired or locked):
         # raising rolls back, so the code stays unspent and the attempt is not counted.
         _live_challenge(user, challenge.pk)
@@ -245,13 +271,35 @@ def _passed(
     events.record(Kind.VERIFIED, user, request, factor_type=factor_type)
     verification = Verification(challenge, factor_type, device)
     if fallback:
-        remaining = recovery_codes_remaining(user)
+        remaining = verification.recovery_codes_left = recovery_codes_remaining(user)
         events.record(
             Kind.RECOVERY_CODE_USED, user, request, factor_type=factor_type, remaining=remaining
         )
         if remaining == 0:
             verification.new_recovery_codes = _replace_recovery_codes(user, request)
     return verification
+
+
+def _mark_passed(challenge: Challenge, factor_type: str, now: Any) -> bool:
+    """Mark the challenge passed if it still may be; ``False`` if it ended meanwhile."""
+    connection = upsert.connection_for(Challenge)
+    if not upsert.supported(connection):
+        return bool(
+            Challenge.objects.filter(
+                pk=challenge.pk,
+                verified_at__isnull=True,
+                failures__lt=app_settings.MAX_ATTEMPTS,
+                expires_at__gt=now,
+            ).update(verified_at=now, factor_type=factor_type)
+        )
+    c = upsert.names(Challenge, connection)
+    at = upsert.prep(Challenge, "verified_at", now, connection)
+    # Quoted model names only: every value is a parameter.
+    sql = f"UPDATE {c.table} SET {c.verified_at} = %s, {c.factor_type} = %s WHERE {c.id} = %s"  # noqa: S608  # nosec B608
+    sql += f" AND {c.verified_at} IS NULL AND {c.failures} < %s AND {c.expires_at} > %s"
+    pk = upsert.prep(Challenge, "id", challenge.pk, connection)
+    params = [at, factor_type, pk, app_settings.MAX_ATTEMPTS, at]
+    return upsert.execute(connection, sql, params)[0] == 1
 
 
 def _live_challenge(user: Any, challenge_id: Any) -> Challenge:

@@ -175,7 +175,10 @@ class ChallengeView(ChallengeBase):
         next_url = passed.next_url or resolve_url(settings.LOGIN_REDIRECT_URL)
         if passed.recovered:
             confirmations.signed_in_with_recovery_code(
-                self.request, self.opened.user, bool(passed.new_recovery_codes)
+                self.request,
+                self.opened.user,
+                bool(passed.new_recovery_codes),
+                passed.recovery_codes_left,
             )
             messages.warning(self.request, SIGN_OUT_OFFER)
         if passed.new_recovery_codes:

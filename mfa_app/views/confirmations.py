@@ -45,11 +45,15 @@ def enrollment_postponed(request: HttpRequest, days_left: int) -> None:
     messages.info(request, text % {"days": days_left})
 
 
-def signed_in_with_recovery_code(request: HttpRequest, user: Any, new_codes: bool) -> None:
+def signed_in_with_recovery_code(
+    request: HttpRequest, user: Any, new_codes: bool, left: int | None = None
+) -> None:
+    """``left``: the codes left, if the caller counted them."""
     if new_codes:
         text = gettext("You signed in with your last recovery code: save the new ones below.")
     else:
-        left = services.recovery_codes_remaining(user)
+        if left is None:
+            left = services.recovery_codes_remaining(user)
         text = ngettext(
             "You signed in with a recovery code: %(count)d recovery code left.",
             "You signed in with a recovery code: %(count)d recovery codes left.",
