@@ -73,7 +73,8 @@ def create(model: type[Model], **values: Any) -> Model:
     pk_column = getattr(n, model._meta.pk.attname)
     # Quoted model names only: every value is a parameter.
     sql = f"INSERT INTO {n.table} {insert[0]} RETURNING {pk_column}"  # nosec B608
-    instance.pk = execute(connection, sql, insert[1])[1][0]
+    returned = execute(connection, sql, insert[1])[1][0]
+    instance.pk = value(model, model._meta.pk.attname, returned, connection)
     instance._state.adding = False
     instance._state.db = connection.alias
     return instance
@@ -160,3 +161,12 @@ def _readers(model: type[Model], connection: Any) -> tuple[list[str], list[tuple
             readers.append((expression, converters + expression.get_db_converters(connection)))
         _READERS[key] = ([field.attname for field in fields], readers)
     return _READERS[key]
+
+
+def value(model: type[Model], attname: str, raw: Any, connection: Any) -> Any:
+    """One column's database value as the ORM reads it (see ``instance``)."""
+    attnames, readers = _readers(model, connection)
+    expression, converters = readers[attnames.index(attname)]
+    for converter in converters:
+        raw = converter(raw, expression, connection)
+    return raw

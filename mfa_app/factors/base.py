@@ -67,10 +67,15 @@ class Factor:
         getattr(user, LOADED_DEVICES)[self.type] = devices
         return devices
 
+    @property
+    def devices_in_sql(self) -> bool:
+        """Whether ``devices`` is the default one, which mfa_app may write in SQL (``upsert``)."""
+        return type(self).devices is Factor.devices
+
     def _devices_in_sql(self, user: Any) -> list[FactorModel] | None:
         """``devices(user)`` written once (``upsert``), unless a subclass chose its own."""
         connection = upsert.connection_for(self.model)
-        if type(self).devices is not Factor.devices or not upsert.supported(connection):
+        if not self.devices_in_sql or not upsert.supported(connection):
             return None
         n = upsert.names(self.model, connection)
         # Quoted model names only: every value is a parameter.

@@ -36,7 +36,8 @@ def start_challenge(
 ) -> Challenge:
     """Open the server-side record of a pending login (a challenge, or a forced enrollment)."""
     now = clock.now()
-    challenge = Challenge.objects.create(
+    challenge = upsert.create(
+        Challenge,
         user=user,
         created_at=now,
         expires_at=now + timedelta(seconds=app_settings.CHALLENGE_TIMEOUT),

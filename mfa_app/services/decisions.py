@@ -11,7 +11,7 @@ from .. import clock, devices, errors, events, risk
 from ..conf import app_settings
 from ..models import UserState
 from ..policy import EffectivePolicy, policy_for
-from .status import CHALLENGE, ENROLL, Kind, active_factors
+from .status import CHALLENGE, ENROLL, Kind, sign_in_facts
 
 
 @dataclass(frozen=True)
@@ -35,12 +35,12 @@ def decide(user: Any, request: HttpRequest | None = None, backend: str = "") -> 
         return Decision(None, ("exempt_backend",))
     policy = policy_for(user)
     reasons = ["staff_rule"] if policy.staff_rule else []
-    state = UserState.objects.filter(user=user).first()
-    if state is not None and state.bypass_until and state.bypass_until > clock.now():
+    bypass_until, has_factor = sign_in_facts(user, policy)
+    if bypass_until and bypass_until > clock.now():
         return Decision(None, (*reasons, "bypass"), policy)
     if policy.disabled:
         return Decision(None, (*reasons, "disabled"), policy)
-    if active_factors(user, policy):
+    if has_factor:
         trusted = devices.trusted_device(user, request) if policy.trusted_devices_enabled else None
         if trusted is not None:
             trusted.last_used_at = clock.now()

@@ -4,13 +4,14 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .. import clock, errors, events
+from .. import clock, errors, events, upsert
 from ..factors import factor_for_device, fallback_factor, get_factor, second_factors
 
 # Why a login is pending: also the outcomes of a sign-in decision (services.CHALLENGE...).
 from ..login_state import CHALLENGE, ENROLL  # noqa: F401
 from ..models import (
     FactorModel,
+    UserState,
 )
 from ..policy import EffectivePolicy, policy_for
 
@@ -37,6 +38,29 @@ def active_factors(user: Any, policy: EffectivePolicy | None = None) -> list[Fac
     policy = policy or policy_for(user)
     allowed = [factor for factor in second_factors() if factor.allowed_by(policy)]
     return _primary_first(device for factor in allowed for device in factor.devices(user))
+
+
+def sign_in_facts(user: Any, policy: EffectivePolicy) -> tuple[Any, bool]:
+    """What a sign-in decision reads: until when the user's MFA is bypassed (or ``None``), and
+    whether they hold a factor ``policy`` allows. One statement where the database allows."""
+    allowed = [factor for factor in second_factors() if factor.allowed_by(policy)]
+    connection = upsert.connection_for(UserState)
+    if not upsert.supported(connection):
+        state = UserState.objects.filter(user=user).first()
+        has_factor = any(factor.devices(user).exists() for factor in allowed)
+        return (state.bypass_until if state else None), has_factor
+    in_sql = [factor for factor in allowed if factor.devices_in_sql]
+    s = upsert.names(UserState, connection)
+    # Quoted model names only: every value is a parameter.
+    sql = f"SELECT (SELECT {s.bypass_until} FROM {s.table} WHERE {s.user} = %s)"  # noqa: S608  # nosec B608
+    for factor in in_sql:
+        n = upsert.names(factor.model, connection)
+        sql += f", EXISTS(SELECT 1 FROM {n.table} WHERE {n.user} = %s AND {n.confirmed})"  # noqa: S608  # nosec B608
+    user_pk = upsert.prep(UserState, "user", user.pk, connection)
+    row = upsert.execute(connection, sql, [user_pk] * (1 + len(in_sql)))[1]
+    bypass_until = upsert.value(UserState, "bypass_until", row[0], connection)
+    others = [factor for factor in allowed if not factor.devices_in_sql]
+    return bypass_until, any(row[1:]) or any(f.devices(user).exists() for f in others)
 
 
 def factor_type_of(device: FactorModel) -> str:
