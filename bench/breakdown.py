@@ -60,6 +60,11 @@ TARGETS = [
     "mfa_app.middleware._straight_to_mfa",
     "mfa_app.devices.set_cookie_if_new",
     "mfa_app.flows.signin.signed_out_elsewhere",
+    "mfa_app.notifications.deliver",
+    "mfa_app.notifications.queued_notification",
+    "mfa_app.services.recovery_codes.recovery_code_spent",
+    "mfa_app.services.status.recovery_codes_remaining",
+    "mfa_app.views.confirmations.signed_in_with_recovery_code",
 ]
 
 TIMES: dict[str, float] = defaultdict(float)

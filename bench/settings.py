@@ -29,3 +29,8 @@ CACHES = {
 # The peers have no passkey offer (a page shown once after a password sign-in): off, so that
 # every site's sign-in ends on the same page. On, an answer costs one more statement.
 MFA_PASSKEY_OFFER = False
+
+# Security emails go to a queue, as on a production site (the example's immediate backend
+# renders and sends each one inside the request: S5's recovery-code email, about 5.6 ms).
+INSTALLED_APPS = [*INSTALLED_APPS, "django_tasks_db"]  # noqa: F405
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}

@@ -10,7 +10,7 @@ from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from .. import clock
+from .. import clock, upsert
 from ..models import RecoveryCode, RecoveryCodeSet
 from ..policy import EffectivePolicy
 from .base import Factor, normalize_code, register
@@ -103,15 +103,26 @@ class Recovery(Factor):
     def spend_code(code_set: RecoveryCodeSet, code: str) -> bool:
         """Mark ``code`` used if it is an unused code of ``code_set``: each code works once."""
         now = clock.now()
+        code_digest = digest(code_set.salt, code, code_set.legacy_format)
+        connection = upsert.connection_for(RecoveryCode)
         with transaction.atomic():
-            spent = RecoveryCode.objects.filter(
-                code_set=code_set,
-                digest=digest(code_set.salt, code, code_set.legacy_format),
-                used_at__isnull=True,
-            ).update(used_at=now)
-            if spent != 1:
+            if not upsert.supported(connection):
+                spent = RecoveryCode.objects.filter(
+                    code_set=code_set, digest=code_digest, used_at__isnull=True
+                ).update(used_at=now)
+                if spent != 1:
+                    return False
+                RecoveryCodeSet.objects.filter(pk=code_set.pk).update(last_used_at=now)
+                return True
+            c, s = upsert.names(RecoveryCode, connection), upsert.names(RecoveryCodeSet, connection)
+            at = upsert.prep(RecoveryCode, "used_at", now, connection)
+            # Quoted model names only: every value is a parameter.
+            sql = f"UPDATE {c.table} SET {c.used_at} = %s WHERE {c.code_set} = %s "  # noqa: S608  # nosec B608
+            sql += f"AND {c.digest} = %s AND {c.used_at} IS NULL"
+            if upsert.execute(connection, sql, [at, code_set.pk, code_digest])[0] != 1:
                 return False
-            RecoveryCodeSet.objects.filter(pk=code_set.pk).update(last_used_at=now)
+            sql = f"UPDATE {s.table} SET {s.last_used_at} = %s WHERE {s.id} = %s"  # noqa: S608  # nosec B608
+            upsert.execute(connection, sql, [at, code_set.pk])
         return True
 
     def could_answer(self, device: RecoveryCodeSet, token: str) -> bool:
@@ -152,6 +163,15 @@ class Recovery(Factor):
         return codes
 
     def remaining(self, user: Any) -> int:
-        return RecoveryCode.objects.filter(
-            code_set__user=user, code_set__confirmed=True, used_at__isnull=True
-        ).count()
+        connection = upsert.connection_for(RecoveryCode)
+        if not upsert.supported(connection):
+            return RecoveryCode.objects.filter(
+                code_set__user=user, code_set__confirmed=True, used_at__isnull=True
+            ).count()
+        c, s = upsert.names(RecoveryCode, connection), upsert.names(RecoveryCodeSet, connection)
+        # Quoted model names only: every value is a parameter.
+        sql = f"SELECT COUNT(*) FROM {c.table} INNER JOIN {s.table} ON {s.table}.{s.id} = "  # noqa: S608  # nosec B608
+        sql += f"{c.table}.{c.code_set} WHERE {s.table}.{s.user} = %s AND {s.table}.{s.confirmed} "
+        sql += f"AND {c.table}.{c.used_at} IS NULL"
+        user_pk = upsert.prep(RecoveryCodeSet, "user", user.pk, connection)
+        return upsert.execute(connection, sql, [user_pk])[1][0]
