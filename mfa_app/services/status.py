@@ -145,9 +145,12 @@ def challenge_methods(
     policy = policy or policy_for(user)
     fallback = fallback_factor()
     factors = [f for f in second_factors() if f.allowed_by(policy)]
+    if only == fallback.type:
+        # Recovery codes answer only beside a second factor: whether there is one is enough.
+        if not fallback.allowed_by(policy) or not fallback.load_answering_devices(user):
+            return []
+        return [ChallengeMethod(fallback.type)] if sign_in_facts(user, policy)[1] else []
     if only is not None:
-        if only == fallback.type:
-            return [m for m in challenge_methods(user, policy) if m.factor_type == only]
         factors = [f for f in factors if f.type == only]
     devices = _primary_first(
         device for factor in factors for device in factor.load_answering_devices(user)
