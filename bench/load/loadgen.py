@@ -236,7 +236,9 @@ def run_logins(args: argparse.Namespace) -> int:
         t.join()
     wall = time.perf_counter() - started
     errors = sum(run.errors.values())
-    requests = 3 if args.bare else 6
+    # One request per step of a flow (5 for the mfa site, 6 before its password step
+    # redirected straight to the challenge).
+    requests = len(run.step_times) or (3 if args.bare else 5)
     site = "bare site, password only" if args.bare else "mfa site, password + TOTP"
     print(
         f"\nlogins ({site}): {args.concurrency} concurrent clients, bound {args.flows} flows "
