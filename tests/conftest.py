@@ -1,6 +1,6 @@
 import pytest
 from django.contrib.auth import get_user_model
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import reverse
 
 from mfa_app.models import ApplicationPolicy
@@ -22,6 +22,21 @@ def sms_outbox():
     senders.outbox.clear()
     yield senders.outbox
     senders.outbox.clear()
+
+
+@pytest.fixture
+def shared_cache(tmp_path):
+    """A cache every server process shares, as a production site has (Redis, memcached): a
+    file cache. mfa_app keeps the session epochs, the configured policies and whether any
+    webhook endpoint is active there; the tests' default, local memory, is never trusted."""
+    caches = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(tmp_path / "cache"),
+        }
+    }
+    with override_settings(CACHES=caches):
+        yield
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 
 import pytest
 from django.db import connection
-from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from mfa_app.models import ApplicationPolicy, Requirement
@@ -12,18 +11,6 @@ from mfa_app.policy import policy_for
 from .factories import MembershipFactory, TenantPolicyFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def shared_cache(tmp_path):
-    caches = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": str(tmp_path),
-        }
-    }
-    with override_settings(CACHES=caches):
-        yield
 
 
 def policy_reads(user) -> tuple[str, int]:

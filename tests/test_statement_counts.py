@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.shortcuts import resolve_url
-from django.test import Client, override_settings
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -43,17 +43,8 @@ def captured(client: Client, method: str, url: str, data=None, status: int = 302
 
 
 @pytest.fixture(autouse=True)
-def shared_cache(tmp_path):
-    """A cache every server process shares, as a production site has (Redis, memcached):
-    mfa_app keeps the configured policy and whether any webhook is active there."""
-    caches = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": str(tmp_path),
-        }
-    }
-    with override_settings(CACHES=caches):
-        yield
+def production_cache(shared_cache):
+    """As on a production site, with a shared cache (``conftest.shared_cache``)."""
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ and an endpoint saved (or switched off, or deleted) is seen by the very next eve
 
 import pytest
 from django.db import connection
-from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from mfa_app import events
@@ -12,18 +11,6 @@ from mfa_app.models import MFAEvent, WebhookDelivery, WebhookEndpoint
 from .factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def shared_cache(tmp_path):
-    caches = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": str(tmp_path),
-        }
-    }
-    with override_settings(CACHES=caches):
-        yield
 
 
 def record(user) -> list[str]:
