@@ -22,7 +22,8 @@ def policy_reads(user) -> tuple[str, int]:
 
 def test_the_application_policy_is_read_once_then_follows_each_save(shared_cache):
     user = UserFactory()
-    assert policy_reads(user) == (Requirement.OPTIONAL, 1)
+    # The application's policy, and whether any tenant's overrides it.
+    assert policy_reads(user) == (Requirement.OPTIONAL, 2)
     assert policy_reads(user) == (Requirement.OPTIONAL, 0)
 
     policy = ApplicationPolicy.load()
@@ -30,6 +31,19 @@ def test_the_application_policy_is_read_once_then_follows_each_save(shared_cache
     policy.save()
     assert policy_reads(user) == (Requirement.REQUIRED, 1)
     assert policy_reads(user) == (Requirement.REQUIRED, 0)
+
+
+def test_the_tenant_resolver_is_asked_only_while_some_tenant_overrides(shared_cache):
+    member = MembershipFactory()
+    policy_for(member.user)
+    fresh = type(member.user)._default_manager.get(pk=member.user.pk)
+    with CaptureQueriesContext(connection) as queries:
+        policy_for(fresh)
+    assert not [q for q in queries.captured_queries if "membership" in q["sql"]]
+
+    TenantPolicyFactory(tenant=member.organization, requirement=Requirement.REQUIRED)
+    fresh = type(member.user)._default_manager.get(pk=member.user.pk)
+    assert policy_for(fresh).requirement == Requirement.REQUIRED
 
 
 def test_a_tenant_override_switched_on_or_off_applies_at_once(shared_cache):

@@ -34,6 +34,9 @@ def policy_for(user: Any) -> EffectivePolicy:
 
 def configured_policy(user: Any) -> EffectivePolicy:
     """The policy the admin configured for ``user``'s tenant (or the application's)."""
+    if not _any_tenant_override():
+        # No tenant's policy applies to anyone: the site's resolver need not be asked.
+        return _application_policy()
     tenant = tenant_for(user)
     if tenant is not None:
         override = shared_state.remembered(
@@ -119,12 +122,23 @@ def explain_policy(user: Any) -> PolicyExplanation:
 # The configured policies, in the shared cache (``shared_state``) until one is saved.
 APPLICATION_KEY = "mfa_app:policy:application"
 TENANT_KEY = "mfa_app:policy:tenant:{}"
+ANY_OVERRIDE_KEY = "mfa_app:policy:any_tenant_override"
 
 
 def _application_policy() -> EffectivePolicy:
     return shared_state.remembered(
         APPLICATION_KEY,
         lambda: EffectivePolicy.from_fields(ApplicationPolicy.load(), APPLICATION),
+    )
+
+
+def _any_tenant_override() -> bool:
+    """Whether some tenant policy overrides (``True`` without a shared cache: then the
+    tenant's own lookup, one statement either way, tells)."""
+    if shared_state.shared_cache() is None:
+        return True
+    return shared_state.remembered(
+        ANY_OVERRIDE_KEY, lambda: TenantPolicy.objects.filter(override=True).exists()
     )
 
 
@@ -142,5 +156,6 @@ def _application_policy_changed(sender: Any, instance: Any, **kwargs: Any) -> No
 @receiver(post_save, sender=TenantPolicy, dispatch_uid="mfa_app.policy.tenant_saved")
 @receiver(post_delete, sender=TenantPolicy, dispatch_uid="mfa_app.policy.tenant_gone")
 def _tenant_policy_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
-    key = TENANT_KEY.format(instance.tenant_id)
-    shared_state.forget(key, shared_state.saved_using(instance, **kwargs))
+    using = shared_state.saved_using(instance, **kwargs)
+    shared_state.forget(TENANT_KEY.format(instance.tenant_id), using)
+    shared_state.forget(ANY_OVERRIDE_KEY, using)

@@ -52,12 +52,8 @@ def sign_in_facts(user: Any, policy: EffectivePolicy) -> tuple[Any, bool]:
     in_sql = [factor for factor in allowed if factor.devices_in_sql]
     s = upsert.names(UserState, connection)
     # Quoted model names only: every value is a parameter.
-    sql = f"SELECT (SELECT {s.bypass_until} FROM {s.table} WHERE {s.user} = %s)"  # noqa: S608  # nosec B608
-    for factor in in_sql:
-        n = upsert.names(factor.model, connection)
-        sql += f", EXISTS(SELECT 1 FROM {n.table} WHERE {n.user} = %s AND {n.confirmed})"  # noqa: S608  # nosec B608
-    user_pk = upsert.prep(UserState, "user", user.pk, connection)
-    row = upsert.execute(connection, sql, [user_pk] * (1 + len(in_sql)))[1]
+    bypass = f"(SELECT {s.bypass_until} FROM {s.table} WHERE {s.user} = %s)"  # noqa: S608  # nosec B608
+    row = _probe(user, in_sql, connection, before=bypass)
     bypass_until = upsert.value(UserState, "bypass_until", row[0], connection)
     others = [factor for factor in allowed if not factor.devices_in_sql]
     return bypass_until, any(row[1:]) or any(f.devices(user).exists() for f in others)
@@ -150,8 +146,14 @@ def challenge_methods(
         if not fallback.allowed_by(policy) or not fallback.load_answering_devices(user):
             return []
         return [ChallengeMethod(fallback.type)] if sign_in_facts(user, policy)[1] else []
+    held = {factor.type for factor in factors} | {fallback.type}
     if only is not None:
         factors = [f for f in factors if f.type == only]
+    elif len(factors) >= 2:
+        # Many tables to read: first ask, in one statement, which of them hold any of the
+        # user's devices; most users have one or two kinds.
+        held = _held(user, [*factors, fallback])
+        factors = [factor for factor in factors if factor.type in held]
     devices = _primary_first(
         device for factor in factors for device in factor.load_answering_devices(user)
     )
@@ -163,9 +165,34 @@ def challenge_methods(
         else:
             methods.setdefault((factor.type, None), ChallengeMethod(factor.type))
     with_fallback = only is None and methods and fallback.allowed_by(policy)
-    if with_fallback and fallback.load_answering_devices(user):
+    if with_fallback and fallback.type in held and fallback.load_answering_devices(user):
         methods[fallback.type, None] = ChallengeMethod(fallback.type)
     return list(methods.values())
+
+
+def _held(user: Any, factors: list[Any]) -> set[str]:
+    """The types among ``factors`` of which ``user`` may hold a confirmed device: one EXISTS
+    probe each, in one statement (a factor with its own ``devices`` is assumed held)."""
+    connection = upsert.connection_for(UserState)
+    in_sql = [factor for factor in factors if factor.devices_in_sql]
+    held = {factor.type for factor in factors if not factor.devices_in_sql}
+    if not upsert.supported(connection) or not in_sql:
+        return held | {factor.type for factor in in_sql}
+    row = _probe(user, in_sql, connection)
+    return held | {factor.type for factor, present in zip(in_sql, row, strict=True) if present}
+
+
+def _probe(user: Any, factors: list[Any], connection: Any, before: str = "") -> tuple:
+    """``SELECT [before,] EXISTS(confirmed device of factor) ...`` for ``user``: its row.
+
+    ``before``: a first column, with one ``%s`` for the user's primary key."""
+    columns = [before] if before else []
+    for factor in factors:
+        n = upsert.names(factor.model, connection)
+        columns.append(f"EXISTS(SELECT 1 FROM {n.table} WHERE {n.user} = %s AND {n.confirmed})")  # noqa: S608  # nosec B608
+    user_pk = upsert.prep(UserState, "user", user.pk, connection)
+    sql = f"SELECT {', '.join(columns)}"
+    return upsert.execute(connection, sql, [user_pk] * len(columns))[1]
 
 
 def challenge_factor_types(user: Any, policy: EffectivePolicy | None = None) -> list[str]:
