@@ -106,7 +106,15 @@ $(PEERS_INSTALLED): bench/peers/requirements.txt $(INSTALLED)
 		"Django==$$($(BIN)/python -c 'import django; print(django.get_version())')"
 	touch $(PEERS_INSTALLED)
 
+# The bench extra: the redis client for the shared cache (bench/shared_cache.py), gunicorn and
+# psycopg for the load test.
+BENCH_INSTALLED := $(VENV)/.bench-installed
+
+$(BENCH_INSTALLED): pyproject.toml $(INSTALLED)
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
+	touch $(BENCH_INSTALLED)
+
 .PHONY: bench
-bench: $(INSTALLED) $(if $(WITH_PEERS),$(PEERS_INSTALLED))
+bench: $(BENCH_INSTALLED) $(if $(WITH_PEERS),$(PEERS_INSTALLED))
 	$(BIN)/python bench/run.py $(if $(WITH_PEERS),--peers --peers-python $(PEERS_VENV)/bin/python) \
 		$(BENCH_ARGS)

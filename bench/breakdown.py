@@ -22,6 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.shared_cache import throwaway_redis  # noqa: E402
 
 TARGETS = [
     "django.contrib.sessions.backends.db.SessionStore.load",
@@ -119,7 +120,9 @@ def main() -> None:
 
     data_dir = tempfile.mkdtemp(prefix="mfa-breakdown-", dir="/dev/shm")
     try:
-        run(args, data_dir)
+        with throwaway_redis(Path(data_dir)) as cache:
+            print(f"mfa_app's shared cache: {cache}")
+            run(args, data_dir)
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
 

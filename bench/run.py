@@ -25,6 +25,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bench.shared_cache import throwaway_redis  # noqa: E402
+
 PYTHON = sys.executable
 PEERS_VENV_PYTHON = ROOT / "bench" / ".peers-venv" / "bin" / "python"
 # The peers, each a site in its own process: name -> settings module.
@@ -722,11 +725,15 @@ def main() -> None:
     print(f"databases in {db_dir} ({filesystem(db_dir)})")
     bench = Bench(args)
     try:
-        bench.start(db_dir)
-        bench.run()
+        with throwaway_redis(db_dir) as cache:
+            print(f"mfa_app's shared cache: {cache}")
+            try:
+                bench.start(db_dir)
+                bench.run()
+            finally:
+                for worker in bench.workers.values():
+                    worker.close()
     finally:
-        for worker in bench.workers.values():
-            worker.close()
         if args.keep:
             print(f"databases and logs kept in {db_dir}")
         else:

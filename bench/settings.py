@@ -16,15 +16,25 @@ HASHERS = {
 }
 PASSWORD_HASHERS = [HASHERS[os.environ.get("BENCH_HASHER", "md5")]]
 
-# A cache every process of the site shares, as in production (Redis, memcached): mfa_app keeps
-# the session epochs, the configured policy and whether any webhook is active there. A file
-# cache next to the site's database (tmpfs by default) stands in for it without a server.
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-        "LOCATION": f"{DATABASES['default']['NAME']}.cache",  # noqa: F405
+# A cache every process of the site shares, as in production: mfa_app keeps the session epochs,
+# the configured policy and whether any webhook is active there. bench/run.py starts a
+# throwaway redis-server for it (bench/shared_cache.py); without one, a file cache next to the
+# site's database stands in. Each site has its own key prefix: they share the server.
+if os.environ.get("BENCH_REDIS_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["BENCH_REDIS_URL"],
+            "KEY_PREFIX": os.path.basename(DATABASES["default"]["NAME"]),  # noqa: F405
+        }
     }
-}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": f"{DATABASES['default']['NAME']}.cache",  # noqa: F405
+        }
+    }
 
 # The peers have no passkey offer (a page shown once after a password sign-in): off, so that
 # every site's sign-in ends on the same page. On, an answer costs one more statement.

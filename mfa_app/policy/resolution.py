@@ -34,9 +34,10 @@ def policy_for(user: Any) -> EffectivePolicy:
 
 def configured_policy(user: Any) -> EffectivePolicy:
     """The policy the admin configured for ``user``'s tenant (or the application's)."""
-    if not _any_tenant_override():
+    application, any_override = _application_policy_and_any_override()
+    if not any_override:
         # No tenant's policy applies to anyone: the site's resolver need not be asked.
-        return _application_policy()
+        return application
     tenant = tenant_for(user)
     if tenant is not None:
         override = shared_state.remembered(
@@ -44,7 +45,7 @@ def configured_policy(user: Any) -> EffectivePolicy:
         )
         if override is not None:
             return override
-    return _application_policy()
+    return application
 
 
 def with_staff_rule(policy: EffectivePolicy, user: Any) -> EffectivePolicy:
@@ -119,27 +120,33 @@ def explain_policy(user: Any) -> PolicyExplanation:
     )
 
 
-# The configured policies, in the shared cache (``shared_state``) until one is saved.
-APPLICATION_KEY = "mfa_app:policy:application"
+# The configured policies, in the shared cache (``shared_state``) until one is saved. The
+# application's is kept with whether any tenant policy overrides it: one cache read for both
+# (a new key: a cache still holding the policy alone under the old one is not misread).
+APPLICATION_KEY = "mfa_app:policy:application_and_any_override"
 TENANT_KEY = "mfa_app:policy:tenant:{}"
-ANY_OVERRIDE_KEY = "mfa_app:policy:any_tenant_override"
 
 
 def _application_policy() -> EffectivePolicy:
+    return _application_policy_and_any_override()[0]
+
+
+def _application_policy_and_any_override() -> tuple[EffectivePolicy, bool]:
+    """The application's policy, and whether some tenant policy overrides (``True`` without a
+    shared cache: then the tenant's own lookup, one statement either way, tells)."""
+    if shared_state.shared_cache() is None:
+        return _read_application_policy(), True
     return shared_state.remembered(
         APPLICATION_KEY,
-        lambda: EffectivePolicy.from_fields(ApplicationPolicy.load(), APPLICATION),
+        lambda: (
+            _read_application_policy(),
+            TenantPolicy.objects.filter(override=True).exists(),
+        ),
     )
 
 
-def _any_tenant_override() -> bool:
-    """Whether some tenant policy overrides (``True`` without a shared cache: then the
-    tenant's own lookup, one statement either way, tells)."""
-    if shared_state.shared_cache() is None:
-        return True
-    return shared_state.remembered(
-        ANY_OVERRIDE_KEY, lambda: TenantPolicy.objects.filter(override=True).exists()
-    )
+def _read_application_policy() -> EffectivePolicy:
+    return EffectivePolicy.from_fields(ApplicationPolicy.load(), APPLICATION)
 
 
 def _tenant_override(tenant: Any) -> EffectivePolicy | None:
@@ -158,4 +165,4 @@ def _application_policy_changed(sender: Any, instance: Any, **kwargs: Any) -> No
 def _tenant_policy_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
     using = shared_state.saved_using(instance, **kwargs)
     shared_state.forget(TENANT_KEY.format(instance.tenant_id), using)
-    shared_state.forget(ANY_OVERRIDE_KEY, using)
+    shared_state.forget(APPLICATION_KEY, using)
