@@ -49,9 +49,13 @@ $(AXE): tests/e2e/package.json tests/e2e/package-lock.json
 	cd tests/e2e && npm ci --no-audit --no-fund
 	touch $(AXE)
 
+# Both runs spread over the machine's cores (pytest-xdist); `make test WORKERS=0` runs them in
+# one process.
+WORKERS ?= auto
+
 test: $(INSTALLED) $(AXE)
-	$(BIN)/python -m pytest
-	MFA_TEST_CUSTOM_USER=1 $(BIN)/python -m pytest -m "not e2e and not package" \
+	$(BIN)/python -m pytest -n $(WORKERS)
+	MFA_TEST_CUSTOM_USER=1 $(BIN)/python -m pytest -n $(WORKERS) -m "not e2e and not package" \
 		--ignore=tests/test_fuzz.py --ignore=tests/test_api_schema.py --ignore=tests/test_locale.py
 	$(MAKE) test-peers
 

@@ -265,7 +265,12 @@ def test_e010_fires_for_a_single_string_instead_of_a_list(settings):
     assert NEW not in message.msg
 
 
-@pytest.mark.parametrize("bad", ["not-a-key", NEW[:-2], b"\xff" * 44, 42, None])
+@pytest.mark.parametrize(
+    "bad",
+    ["not-a-key", NEW[:-2], b"\xff" * 44, 42, None],
+    # Named: a generated key in a test's id differs between runs (and pytest-xdist workers).
+    ids=["not-a-key", "truncated-key", "not-base64", "an-int", "none"],
+)
 def test_e011_names_the_position_of_a_malformed_key(settings, bad):
     settings.MFA_ENCRYPTION_KEYS = [NEW, bad]
     (message,) = check_encryption_keys()
