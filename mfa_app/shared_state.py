@@ -2,17 +2,20 @@
 
 Only a cache every server process shares will do (``shared_cache``): a
 per-process one would keep an answer another process has changed. Without one, every call
-reads the database.
+reads the database. Within one request an answer is read once: the request keeps what it
+read (a cache round trip each time cost more than the rest of the lookup).
 """
 
 from collections.abc import Callable
 from functools import partial
 from typing import Any, TypeVar
 
+from asgiref.local import Local
 from django.core.cache import InvalidCacheBackendError, caches
 from django.core.cache.backends.base import BaseCache
 from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
+from django.core.signals import request_finished, request_started
 from django.db import transaction
 
 from .conf import app_settings
@@ -40,21 +43,47 @@ def shared_cache() -> BaseCache | None:
     return None if isinstance(cache, LocMemCache | DummyCache) else cache
 
 
+# What the request being served has read so far (``None`` outside a request: a command or a
+# task reads every time). One per thread, and per task under ASGI.
+_this_request = Local()
+
+
+def _request_started(**kwargs: Any) -> None:
+    _this_request.answers = {}
+
+
+def _request_finished(**kwargs: Any) -> None:
+    _this_request.answers = None
+
+
+request_started.connect(_request_started, dispatch_uid="mfa_app.shared_state.request_started")
+request_finished.connect(_request_finished, dispatch_uid="mfa_app.shared_state.request_finished")
+
+
 def remembered(key: str, load: Callable[[], T]) -> T:
-    """``load()``, from the shared cache when it holds the answer."""
+    """``load()``, from the shared cache when it holds the answer; once per request."""
+    answers = getattr(_this_request, "answers", None)
+    if answers is not None and key in answers:
+        return answers[key]
     cache = shared_cache()
     if cache is None:
-        return load()
-    value = cache.get(key, _MISSING)
-    if value is _MISSING:
         value = load()
-        cache.add(key, value, TIMEOUT)
+    else:
+        value = cache.get(key, _MISSING)
+        if value is _MISSING:
+            value = load()
+            cache.add(key, value, TIMEOUT)
+    if answers is not None:
+        answers[key] = value
     return value
 
 
 def forget(key: str, using: str = "default") -> None:
     """Drop ``key`` now, and again once the change commits (a request may have cached the
     old answer in between)."""
+    answers = getattr(_this_request, "answers", None)
+    if answers is not None:
+        answers.pop(key, None)
     cache = shared_cache()
     if cache is None:
         return

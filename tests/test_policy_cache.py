@@ -1,14 +1,23 @@
 """With a shared cache, the configured policies cost no query once known, and a policy saved
 (in the admin, by ``mfa_policy`` or the service) applies to the very next sign-in."""
 
+from collections import Counter
+from contextlib import contextmanager
+
 import pytest
-from django.db import connection
+from django.core.cache import caches
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections, connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from mfa_app.models import ApplicationPolicy, Requirement
 from mfa_app.policy import policy_for
+from mfa_app.services import recovery_codes_after_enrollment
 
-from .factories import MembershipFactory, TenantPolicyFactory, UserFactory
+from .conftest import password_login
+from .factories import MembershipFactory, TenantPolicyFactory, TOTPFactorFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -68,3 +77,52 @@ def test_a_per_process_cache_reads_the_policy_every_time():
     user = UserFactory()
     assert policy_reads(user)[1] == 1
     assert policy_reads(user)[1] == 1
+
+
+def test_one_request_reads_each_shared_answer_once(shared_cache, monkeypatch):
+    # A recovery-code answer asks for the policy and "any webhook active?" twice each (the
+    # challenge, then the email that follows); each is one cache round trip.
+    user = TOTPFactorFactory(user=UserFactory()).user
+    codes = recovery_codes_after_enrollment(user)
+    client = Client()
+    password_login(client, user)
+    reads = Counter()
+    backend = type(caches["default"])
+    read = backend.get
+
+    def counted(self, key, *args, **kwargs):
+        reads[key] += 1
+        return read(self, key, *args, **kwargs)
+
+    monkeypatch.setattr(backend, "get", counted)
+    response = client.post(reverse("mfa_app:challenge"), {"factor": "RECOVERY", "code": codes[0]})
+    assert response.status_code == 302
+    policy = [key for key in reads if "policy" in key]
+    webhooks = [key for key in reads if "webhooks" in key]
+    assert policy and webhooks
+    assert max(reads.values()) == 1
+
+
+@contextmanager
+def one_request():
+    """Inside a request as Django's handler begins and ends it, connections left open."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        request_started.send(sender=__name__)
+        yield
+    finally:
+        request_finished.send(sender=__name__)
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
+def test_a_policy_saved_during_a_request_applies_in_that_request(shared_cache):
+    user = UserFactory()
+    with one_request():
+        assert policy_for(user).requirement == Requirement.OPTIONAL
+        policy = ApplicationPolicy.load()
+        policy.requirement = Requirement.REQUIRED
+        policy.save()
+        assert policy_for(user).requirement == Requirement.REQUIRED
+    assert policy_reads(user) == (Requirement.REQUIRED, 0)
