@@ -79,16 +79,19 @@ def remembered(key: str, load: Callable[[], T]) -> T:
 
 
 def forget(key: str, using: str = "default") -> None:
-    """Drop ``key`` now, and again once the change commits (a request may have cached the
-    old answer in between)."""
+    """Drop ``key`` now, and again once the change commits (another request may have cached
+    the old answer in between, and this one read it back)."""
+    _drop(key)
+    transaction.on_commit(partial(_drop, key), using=using)
+
+
+def _drop(key: str) -> None:
     answers = getattr(_this_request, "answers", None)
     if answers is not None:
         answers.pop(key, None)
     cache = shared_cache()
-    if cache is None:
-        return
-    cache.delete(key)
-    transaction.on_commit(partial(cache.delete, key), using=using)
+    if cache is not None:
+        cache.delete(key)
 
 
 def saved_using(instance: Any, **kwargs: Any) -> str:

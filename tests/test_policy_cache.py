@@ -7,13 +7,13 @@ from contextlib import contextmanager
 import pytest
 from django.core.cache import caches
 from django.core.signals import request_finished, request_started
-from django.db import close_old_connections, connection
+from django.db import close_old_connections, connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from mfa_app.models import ApplicationPolicy, Requirement
-from mfa_app.policy import policy_for
+from mfa_app.policy import policy_for, resolution
 from mfa_app.services import recovery_codes_after_enrollment
 
 from .conftest import password_login
@@ -126,3 +126,20 @@ def test_a_policy_saved_during_a_request_applies_in_that_request(shared_cache):
         policy.save()
         assert policy_for(user).requirement == Requirement.REQUIRED
     assert policy_reads(user) == (Requirement.REQUIRED, 0)
+
+
+def test_an_old_policy_cached_by_another_request_before_the_commit_is_dropped_at_commit(
+    shared_cache,
+):
+    user = UserFactory()
+    old = resolution._application_policy_and_any_override()
+    with one_request():
+        with transaction.atomic():
+            policy = ApplicationPolicy.load()
+            policy.requirement = Requirement.REQUIRED
+            policy.save()
+            # Another process, not seeing the change yet, caches the old policy again; this
+            # request then reads it back.
+            caches["default"].set(resolution.APPLICATION_KEY, old)
+            assert policy_for(user).requirement == Requirement.OPTIONAL
+        assert policy_for(user).requirement == Requirement.REQUIRED
