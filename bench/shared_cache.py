@@ -38,11 +38,12 @@ def throwaway_redis(directory: Path) -> Iterator[str]:
     try:
         url = f"unix://{socket}"
         _wait_until_it_answers(url, process)
-        version = subprocess.run(  # noqa: S603
+        words = subprocess.run(  # noqa: S603
             [server, "--version"], capture_output=True, text=True, check=False
-        ).stdout.split()[2:3]
+        ).stdout.split()
+        version = words[2].removeprefix("v=") if len(words) > 2 else "?"
         os.environ[ENV] = url
-        yield f"redis-server {' '.join(version)} on a Unix socket (throwaway)"
+        yield f"redis-server {version} on a Unix socket (throwaway)"
     finally:
         os.environ.pop(ENV, None)
         process.terminate()
