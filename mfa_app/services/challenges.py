@@ -95,12 +95,7 @@ def send_challenge_code(
 
 def is_pending(user: Any, challenge_id: Any) -> bool:
     """Whether this pending login is still open: not finished, not ended by a password change."""
-    try:
-        return Challenge.objects.filter(
-            pk=challenge_id, user=user, verified_at__isnull=True
-        ).exists()
-    except (ValidationError, ValueError, TypeError):
-        return False
+    return _challenge_exists(user, challenge_id, passed=False)
 
 
 def pending_challenge(user: Any, challenge_id: Any) -> Challenge | None:
@@ -151,9 +146,13 @@ def _pending_challenge_in_sql(user_pk: Any, challenge_id: Any, connection: Any) 
 
 def was_passed(user: Any, challenge_id: Any) -> bool:
     """Whether ``challenge_id`` is a challenge of ``user`` (or a user's pk) that was passed."""
+    return _challenge_exists(user, challenge_id, passed=True)
+
+
+def _challenge_exists(user: Any, challenge_id: Any, *, passed: bool) -> bool:
     try:
         return Challenge.objects.filter(
-            pk=challenge_id, user=user, verified_at__isnull=False
+            pk=challenge_id, user=user, verified_at__isnull=not passed
         ).exists()
     except (ValidationError, ValueError, TypeError):
         return False
