@@ -129,32 +129,29 @@ def record_login(user: Any, request: Any) -> None:
     if request is None:
         return
     digest = token_digest(browser_token(request, create=True))
-    any_browser, this_browser = _browsers_seen(user, digest)
-    upsert.create(
-        LoginRecord,
-        user=user,
-        device_digest=digest,
-        network=location_of(client_ip(request)),
-        created_at=clock.now(),
-    )
+    any_browser, this_browser = _add_record(user, digest, location_of(client_ip(request)))
     if any_browser and not this_browser:
         events.record(events.Kind.NEW_DEVICE_SIGN_IN, user, request)
 
 
-def _browsers_seen(user: Any, digest: str) -> tuple[bool, bool]:
-    """Whether ``user`` signed in before from any browser, and from this one: two index
-    probes in one statement, however long their history."""
+def _add_record(user: Any, digest: str, network: str) -> tuple[bool, bool]:
+    """Add the sign-in's record; return whether ``user`` had signed in before from any
+    browser, and from this one. One statement where the database allows: the insert returns
+    the two index probes (the new row left out), however long the history."""
+    values = {"user": user, "device_digest": digest, "network": network, "created_at": clock.now()}
     connection = upsert.connection_for(LoginRecord)
-    if not upsert.supported(connection):
+    if not upsert.plain_insert(LoginRecord, connection):
         records = LoginRecord.objects.filter(user=user)
-        return records.exists(), records.filter(device_digest=digest).exists()
+        seen = records.exists(), records.filter(device_digest=digest).exists()
+        LoginRecord.objects.create(**values)
+        return seen
     c = upsert.names(LoginRecord, connection)
+    insert = upsert.insert_values(LoginRecord, connection, values)
     user_pk = upsert.prep(LoginRecord, "user", user.pk, connection)
     # Quoted model names only: every value is a parameter.
-    probe = f"SELECT 1 FROM {c.table} WHERE {c.user} = %s"  # noqa: S608  # nosec B608
-    row = upsert.execute(
-        connection,
-        f"SELECT EXISTS({probe}), EXISTS({probe} AND {c.device_digest} = %s)",
-        [user_pk, user_pk, digest],
-    )[1]
+    before = f"SELECT 1 FROM {c.table} AS seen WHERE seen.{c.user} = %s"  # noqa: S608  # nosec B608
+    before += f" AND seen.{c.id} <> {c.table}.{c.id}"
+    sql = f"INSERT INTO {c.table} {insert[0]} RETURNING EXISTS({before}), "
+    sql += f"EXISTS({before} AND seen.{c.device_digest} = %s)"
+    row = upsert.execute(connection, sql, [*insert[1], user_pk, user_pk, digest])[1]
     return bool(row[0]), bool(row[1])

@@ -61,11 +61,19 @@ def _insert_values(instance: Model, connection: Any, skip_pk: bool) -> tuple[str
     return f"({', '.join(columns)}) VALUES ({placeholders})", params
 
 
+def plain_insert(model: type[Model], connection: Any) -> bool:
+    """Whether a row of ``model`` may be inserted without the ORM: the database allows, and
+    nobody listens to the model's save signals (which only the ORM's save sends)."""
+    return supported(connection) and not (
+        pre_save.has_listeners(model) or post_save.has_listeners(model)
+    )
+
+
 def create(model: type[Model], **values: Any) -> Model:
-    """``model.objects.create(**values)``, in one statement built without the ORM when the
-    database allows and nobody listens to the model's save signals."""
+    """``model.objects.create(**values)``, in one statement built without the ORM when
+    ``plain_insert`` allows."""
     connection = connection_for(model)
-    if not supported(connection) or pre_save.has_listeners(model) or post_save.has_listeners(model):
+    if not plain_insert(model, connection):
         return model._default_manager.create(**values)
     instance = model(**values)
     insert = _insert_values(instance, connection, skip_pk=instance.pk is None)
