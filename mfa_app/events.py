@@ -43,11 +43,26 @@ def record(
     *,
     factor_type: str = "",
     actor: Any = None,
+    tenant_label: str | None = None,
     **details: Any,
 ) -> MFAEvent:
-    """Write an audit event for ``user`` and send its signal. Never pass secrets in ``details``."""
-    tenant = tenant_for(user)
-    return _write(kind, user, tenant, request, factor_type, actor, details)
+    """Write an audit event for ``user`` and send its signal. Never pass secrets in ``details``.
+
+    ``tenant_label``: the user's tenant as ``tenant_label_of`` names it, when the caller has it
+    (a challenge keeps its user's); otherwise the site's resolver is asked.
+    """
+    if tenant_label is None:
+        tenant_label = tenant_label_of(user)
+    return _write(kind, user, tenant_label, request, factor_type, actor, details)
+
+
+def tenant_label_of(user: Any) -> str:
+    """The user's tenant as the audit log names it: ``""`` for none."""
+    return _label(tenant_for(user))
+
+
+def _label(tenant: Any) -> str:
+    return str(tenant) if tenant is not None else ""
 
 
 def record_policy_change(
@@ -58,13 +73,13 @@ def record_policy_change(
     A policy has no subject user, so the row has none (``user`` is nullable); who changed it
     is the ``actor``, and ``tenant`` names the tenant whose policy it was.
     """
-    return _write(Kind.POLICY_CHANGED, None, tenant, request, "", actor, details)
+    return _write(Kind.POLICY_CHANGED, None, _label(tenant), request, "", actor, details)
 
 
 def _write(
     kind: str,
     user: Any,
-    tenant: Any,
+    tenant_label: str,
     request: HttpRequest | None,
     factor_type: str,
     actor: Any,
@@ -75,7 +90,7 @@ def _write(
         kind=kind,
         user=user,
         username=user.get_username() if user is not None else "",
-        tenant=str(tenant) if tenant is not None else "",
+        tenant=tenant_label,
         factor_type=factor_type,
         ip_address=client_ip(request),
         user_agent=(request.headers.get("User-Agent", "")[:300] if request is not None else ""),

@@ -4,10 +4,10 @@ import pytest
 from django.urls import reverse
 
 from mfa_app import services, signals
-from mfa_app.models import MFAEvent
+from mfa_app.models import Challenge, MFAEvent
 
 from .conftest import password_login
-from .factories import MembershipFactory, TOTPFactorFactory, code_for
+from .factories import MembershipFactory, OrganizationFactory, TOTPFactorFactory, code_for
 
 
 @pytest.fixture
@@ -55,6 +55,33 @@ def test_a_login_with_a_wrong_then_right_code_is_logged_and_signalled(client, re
     _, kwargs = received[2]
     assert kwargs["event"] == failed and kwargs["user"] == device.user
     assert kwargs["request"] is not None
+
+
+def test_a_sign_ins_answers_are_logged_under_the_tenant_it_began_with(client):
+    """The tenant is resolved once, at the password step; moving the user meanwhile does not
+    split one sign-in's events over two tenants."""
+    device = TOTPFactorFactory()
+    membership = MembershipFactory(user=device.user)
+    first = str(membership.organization)
+    password_login(client, device.user)
+    membership.organization = OrganizationFactory()
+    membership.save()
+    client.post(reverse("mfa_app:challenge"), {"code": "000000"})
+    client.post(reverse("mfa_app:challenge"), {"code": code_for(device)})
+
+    logged = dict(MFAEvent.objects.values_list("kind", "tenant"))
+    assert logged == {"decision": first, "challenged": first, "failed": first, "verified": first}
+    assert Challenge.objects.get().tenant == first
+
+
+def test_a_challenge_from_before_tenants_were_kept_asks_the_resolver(client):
+    device = TOTPFactorFactory()
+    membership = MembershipFactory(user=device.user)
+    password_login(client, device.user)
+    Challenge.objects.update(tenant=None)
+    client.post(reverse("mfa_app:challenge"), {"code": code_for(device)})
+
+    assert MFAEvent.objects.get(kind="verified").tenant == str(membership.organization)
 
 
 def test_enrollment_removal_codes_and_reset_are_each_logged(received, user):

@@ -17,6 +17,9 @@ class Challenge(models.Model):
     failures = models.PositiveSmallIntegerField(_("wrong codes"), default=0)
     verified_at = models.DateTimeField(_("verified"), null=True, blank=True)
     factor_type = models.CharField(_("verified with"), max_length=16, blank=True)
+    # The user's tenant as the audit log names it, resolved once when the sign-in began: the
+    # events of its answers take it from here. ``None``: a row from before it was kept.
+    tenant = models.CharField(_("tenant"), max_length=255, null=True, blank=True)  # noqa: DJ001
 
     class Meta:
         verbose_name = _("challenge")

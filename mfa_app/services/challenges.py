@@ -36,13 +36,22 @@ def start_challenge(
 ) -> Challenge:
     """Open the server-side record of a pending login (a challenge, or a forced enrollment)."""
     now = clock.now()
+    tenant = events.tenant_label_of(user)
     challenge = upsert.create(
         Challenge,
         user=user,
         created_at=now,
         expires_at=now + timedelta(seconds=app_settings.CHALLENGE_TIMEOUT),
+        tenant=tenant,
     )
-    events.record(Kind.CHALLENGED, user, request, challenge=str(challenge.pk), reason=reason)
+    events.record(
+        Kind.CHALLENGED,
+        user,
+        request,
+        tenant_label=tenant,
+        challenge=str(challenge.pk),
+        reason=reason,
+    )
     return challenge
 
 
@@ -273,12 +282,18 @@ def _passed(
     # This sign-in's wrong answers were the user's own typing; the others stay, to decay.
     # And when MFA was passed: ``note_mfa_passed(..., noted=True)`` need not write it again.
     lockout.attempt_succeeded(user, own_failures=challenge.failures, mfa_passed=True)
-    events.record(Kind.VERIFIED, user, request, factor_type=factor_type)
+    tenant = challenge.tenant
+    events.record(Kind.VERIFIED, user, request, factor_type=factor_type, tenant_label=tenant)
     verification = Verification(challenge, factor_type, device)
     if fallback:
         remaining = verification.recovery_codes_left = recovery_codes_remaining(user)
         events.record(
-            Kind.RECOVERY_CODE_USED, user, request, factor_type=factor_type, remaining=remaining
+            Kind.RECOVERY_CODE_USED,
+            user,
+            request,
+            factor_type=factor_type,
+            tenant_label=tenant,
+            remaining=remaining,
         )
         if remaining == 0:
             verification.new_recovery_codes = _replace_recovery_codes(user, request)
@@ -343,9 +358,25 @@ def _count_failure(
     # The factor's reason for refusing (e.g. a WebAuthn counter that went back) goes on record,
     # with the challenge: a sign-in's and a step-up's wrong answers are told apart by it.
     details = {**(rejection.extra if rejection is not None else {}), "challenge": str(challenge.pk)}
-    events.record(Kind.FAILED, user, request, factor_type=factor_type, failures=failures, **details)
+    tenant = challenge.tenant
+    events.record(
+        Kind.FAILED,
+        user,
+        request,
+        factor_type=factor_type,
+        tenant_label=tenant,
+        failures=failures,
+        **details,
+    )
     if failures >= app_settings.MAX_ATTEMPTS:
-        events.record(Kind.LOCKED_OUT, user, request, factor_type=factor_type, failures=failures)
+        events.record(
+            Kind.LOCKED_OUT,
+            user,
+            request,
+            factor_type=factor_type,
+            tenant_label=tenant,
+            failures=failures,
+        )
         return errors.LockedOut()
     message = rejection.message if rejection is not None else None
     return errors.InvalidCode(message, attempts_left=app_settings.MAX_ATTEMPTS - failures)
