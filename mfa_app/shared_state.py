@@ -3,7 +3,8 @@
 Only a cache every server process shares will do (``shared_cache``): a
 per-process one would keep an answer another process has changed. Without one, every call
 reads the database. Within one request an answer is read once: the request keeps what it
-read (a cache round trip each time cost more than the rest of the lookup).
+read (a cache round trip each time cost more than the rest of the lookup), and the answers
+every request may need, whoever its user, come in one round trip (``site_wide``).
 """
 
 from collections.abc import Callable
@@ -24,7 +25,12 @@ T = TypeVar("T")
 
 # Bounds a change made behind the models' backs (a QuerySet.update(), a raw UPDATE).
 TIMEOUT = 300
-_MISSING = object()
+_MISSING = object()  # not in the cache: load it
+_UNREAD = object()  # not asked of the cache yet in this request
+
+# The keys read with ``site_wide``, each added the first time it is read. Rebound, never
+# changed in place, so another thread may go over it meanwhile.
+_site_wide: frozenset[str] = frozenset()
 
 
 def shared_cache() -> BaseCache | None:
@@ -60,22 +66,41 @@ request_started.connect(_request_started, dispatch_uid="mfa_app.shared_state.req
 request_finished.connect(_request_finished, dispatch_uid="mfa_app.shared_state.request_finished")
 
 
-def remembered(key: str, load: Callable[[], T]) -> T:
-    """``load()``, from the shared cache when it holds the answer; once per request."""
+def remembered(key: str, load: Callable[[], T], *, site_wide: bool = False) -> T:
+    """``load()``, from the shared cache when it holds the answer; once per request.
+
+    ``site_wide``: an answer about the whole site (the policy, "any webhook active?"), not
+    about one user; the first such answer a request reads brings the others along.
+    """
     answers = getattr(_this_request, "answers", None)
-    if answers is not None and key in answers:
-        return answers[key]
+    value = answers.get(key, _UNREAD) if answers is not None else _UNREAD
+    if value is not _UNREAD and value is not _MISSING:
+        return value
     cache = shared_cache()
     if cache is None:
         value = load()
     else:
-        value = cache.get(key, _MISSING)
+        if value is _UNREAD:
+            value = _read(cache, key, answers, site_wide)
         if value is _MISSING:
             value = load()
             cache.add(key, value, TIMEOUT)
     if answers is not None:
         answers[key] = value
     return value
+
+
+def _read(cache: BaseCache, key: str, answers: dict | None, site_wide: bool) -> Any:
+    if not site_wide or answers is None:
+        return cache.get(key, _MISSING)
+    global _site_wide
+    if key not in _site_wide:
+        _site_wide = _site_wide | {key}
+    keys = [k for k in _site_wide if k not in answers]
+    found = cache.get_many(keys)
+    for k in keys:
+        answers[k] = found.get(k, _MISSING)
+    return answers[key]
 
 
 def forget(key: str, using: str = "default") -> None:

@@ -142,6 +142,7 @@ def _application_policy_and_any_override() -> tuple[EffectivePolicy, bool]:
             _read_application_policy(),
             TenantPolicy.objects.filter(override=True).exists(),
         ),
+        site_wide=True,
     )
 
 

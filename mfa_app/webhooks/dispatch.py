@@ -72,6 +72,7 @@ def _any_active(using: str) -> bool:
     return shared_state.remembered(
         _ACTIVE_KEY.format(using),
         lambda: WebhookEndpoint.objects.using(using).filter(is_active=True).exists(),
+        site_wide=True,
     )
 
 
