@@ -1,8 +1,9 @@
-"""Every ``MFA_*`` setting with its default, read at call time."""
+"""Every ``MFA_*`` setting with its default, read when first asked for after a change."""
 
 from typing import Any
 
 from django.conf import settings
+from django.core.signals import setting_changed
 
 DEFAULTS: dict[str, Any] = {
     # Seconds a pending login has to pass its challenge before it is dropped.
@@ -152,12 +153,23 @@ DEFAULTS: dict[str, Any] = {
 
 
 class AppSettings:
-    """Read ``settings.MFA_<NAME>`` or the default, each time it is asked for."""
+    """``settings.MFA_<NAME>`` or the default, kept once read until a setting changes.
+
+    A sign-in reads some thirty of them; Django's settings look each missing one up again
+    (an exception each time), a few microseconds apiece. ``override_settings`` and pytest's
+    ``settings`` fixture send ``setting_changed``, which forgets what was kept.
+    """
 
     def __getattr__(self, name: str) -> Any:
         if name not in DEFAULTS:
             raise AttributeError(name)
-        return getattr(settings, f"MFA_{name}", DEFAULTS[name])
+        value = getattr(settings, f"MFA_{name}", DEFAULTS[name])
+        # Found as a plain attribute from now on: ``__getattr__`` is not called again.
+        self.__dict__[name] = value
+        return value
+
+    def forget(self) -> None:
+        self.__dict__.clear()
 
     @property
     def login_url(self) -> str:
@@ -165,3 +177,11 @@ class AppSettings:
 
 
 app_settings = AppSettings()
+
+
+def _setting_changed(setting: str, **kwargs: Any) -> None:
+    if setting.startswith("MFA_"):
+        app_settings.forget()
+
+
+setting_changed.connect(_setting_changed, dispatch_uid="mfa_app.conf.setting_changed")
