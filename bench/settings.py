@@ -5,6 +5,7 @@ is the framework's and mfa_app's) or ``pbkdf2`` (Django's default, 1,000,000 ite
 """
 
 import os
+from pathlib import Path
 
 from example_project.settings import *  # noqa: F403
 
@@ -15,6 +16,14 @@ HASHERS = {
     "pbkdf2": "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 }
 PASSWORD_HASHERS = [HASHERS[os.environ.get("BENCH_HASHER", "md5")]]
+
+# The layout around every page: bench/templates/base.html, the shape of the peers' layout
+# (the example site's own adds a language menu of 15 languages and a pending-login link,
+# about 1 ms a page that no peer renders).
+_site_templates = TEMPLATES[0]  # noqa: F405
+TEMPLATES = [
+    {**_site_templates, "DIRS": [Path(__file__).parent / "templates", *_site_templates["DIRS"]]}
+]
 
 # A cache every process of the site shares, as in production: mfa_app keeps the session epochs,
 # the configured policy and whether any webhook is active there. bench/run.py starts a
