@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from mfa_app import services
-from mfa_app.models import MFAEvent, Requirement, TOTPFactor
+from mfa_app.models import MFAEvent, Requirement, TOTPFactor, TrustedDevice
 
 from .conftest import is_logged_in, password_login, sign_in_with_mfa
 from .factories import StaffFactory, TOTPFactorFactory, code_for
@@ -111,6 +111,19 @@ def test_signing_in_with_a_recovery_code_ends_every_remembered_browser(device):
     recovery_sign_in(Client(), device.user, codes[0])
     assert revocations(device.user) == [{"count": 1, "reason": "recovery_code_used"}]
     assert is_challenged_again(remembered, device.user)
+
+
+def test_a_recovery_code_revokes_the_browsers_still_remembered_and_no_other(device):
+    codes = services.recovery_codes_after_enrollment(device.user)
+    remembered_browser(device)
+    still = remembered_browser(device, step=1)
+    older = services.trusted_devices(device.user).last()
+    services.revoke_devices(device.user, older.pk)
+    older.refresh_from_db()
+    recovery_sign_in(Client(), device.user, codes[0])
+    assert revocations(device.user)[-1] == {"count": 1, "reason": "recovery_code_used"}
+    assert TrustedDevice.objects.get(pk=older.pk).revoked_at == older.revoked_at
+    assert is_challenged_again(still, device.user)
 
 
 def test_a_recovery_code_with_remember_ticked_trusts_only_the_browser_it_just_proved(device):
