@@ -121,8 +121,13 @@ class Recovery(Factor):
             sql += f"AND {c.digest} = %s AND {c.used_at} IS NULL"
             if upsert.execute(connection, sql, [at, code_set.pk, code_digest])[0] != 1:
                 return False
-            sql = f"UPDATE {s.table} SET {s.last_used_at} = %s WHERE {s.id} = %s"  # noqa: S608  # nosec B608
-            upsert.execute(connection, sql, [at, code_set.pk])
+            # The codes left come back with the set's update: no count of them afterwards.
+            left = f"SELECT COUNT(*) FROM {c.table} WHERE {c.code_set} = %s"  # noqa: S608  # nosec B608
+            left += f" AND {c.used_at} IS NULL"
+            sql = f"UPDATE {s.table} SET {s.last_used_at} = %s WHERE {s.id} = %s "  # noqa: S608  # nosec B608
+            sql += f"RETURNING ({left})"
+            row = upsert.execute(connection, sql, [at, code_set.pk, code_set.pk])[1]
+            code_set.codes_left = row[0]
         return True
 
     def could_answer(self, device: RecoveryCodeSet, token: str) -> bool:
@@ -162,7 +167,11 @@ class Recovery(Factor):
             )
         return codes
 
-    def remaining(self, user: Any) -> int:
+    def remaining(self, user: Any, spent: RecoveryCodeSet | None = None) -> int:
+        """How many unused codes ``user`` has; ``spent``: the set a code was just spent from
+        (``spend_code`` counted them in passing)."""
+        if spent is not None and spent.codes_left is not None:
+            return spent.codes_left
         connection = upsert.connection_for(RecoveryCode)
         if not upsert.supported(connection):
             return RecoveryCode.objects.filter(

@@ -128,6 +128,10 @@ class RecoveryCodeSet(FactorModel):
     # (``"django_otp"``, ``"allauth"``): their shape is not ours, so it says how to read one.
     legacy_format = models.CharField(max_length=16, blank=True, default="")
 
+    # Not a column: how many unused codes the set has left, counted by the statement that
+    # spent one from this instance (``None``: not counted).
+    codes_left: int | None = None
+
     class Meta:
         verbose_name = _("recovery code set")
         verbose_name_plural = _("recovery code sets")

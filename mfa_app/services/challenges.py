@@ -286,7 +286,7 @@ def _passed(
     events.record(Kind.VERIFIED, user, request, factor_type=factor_type, tenant_label=tenant)
     verification = Verification(challenge, factor_type, device)
     if fallback:
-        remaining = verification.recovery_codes_left = recovery_codes_remaining(user)
+        remaining = verification.recovery_codes_left = recovery_codes_remaining(user, device)
         events.record(
             Kind.RECOVERY_CODE_USED,
             user,

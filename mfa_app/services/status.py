@@ -83,9 +83,10 @@ def is_id(value: Any) -> bool:
     return re.fullmatch(r"[0-9]{1,18}", str(value)) is not None
 
 
-def recovery_codes_remaining(user: Any) -> int:
-    """How many of the user's recovery codes are still unused (0 without any)."""
-    return fallback_factor().remaining(user)
+def recovery_codes_remaining(user: Any, spent: Any = None) -> int:
+    """How many of the user's recovery codes are still unused (0 without any); ``spent``: the
+    set a code was just spent from, if the caller has it."""
+    return fallback_factor().remaining(user, spent)
 
 
 @dataclass(frozen=True)
