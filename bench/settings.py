@@ -17,12 +17,25 @@ HASHERS = {
 }
 PASSWORD_HASHERS = [HASHERS[os.environ.get("BENCH_HASHER", "md5")]]
 
-# The layout around every page: bench/templates/base.html, the shape of the peers' layout
-# (the example site's own adds a language menu of 15 languages and a pending-login link,
-# about 1 ms a page that no peer renders).
+# The layout around every page is the peers' (bench/peers/templates/peers/base.html, through
+# bench/templates/base.html): the example site's own adds a menu of its 15 languages and a
+# pending-login link, about 1 ms a page that no peer site renders.
+BENCH_PEER = "mfa_app"
+BENCH_LOGOUT_URL = "logout"
+_here = Path(__file__).parent
 _site_templates = TEMPLATES[0]  # noqa: F405
 TEMPLATES = [
-    {**_site_templates, "DIRS": [Path(__file__).parent / "templates", *_site_templates["DIRS"]]}
+    {
+        **_site_templates,
+        "DIRS": [_here / "templates", _here / "peers" / "templates", *_site_templates["DIRS"]],
+        "OPTIONS": {
+            **_site_templates["OPTIONS"],
+            "context_processors": [
+                *_site_templates["OPTIONS"]["context_processors"],
+                "bench.peers.layout.layout",
+            ],
+        },
+    }
 ]
 
 # A cache every process of the site shares, as in production: mfa_app keeps the session epochs,

@@ -11,7 +11,7 @@ BENCH_LOGOUT_URL = "account_logout"
 
 INSTALLED_APPS = [*DJANGO_APPS, "allauth", "allauth.account", "allauth.mfa"]
 MIDDLEWARE = middleware("allauth.account.middleware.AccountMiddleware")
-TEMPLATES[0]["OPTIONS"]["context_processors"].append("bench.peers.views.layout")
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("bench.peers.layout.layout")
 ROOT_URLCONF = "bench.peers.allauth_urls"
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",

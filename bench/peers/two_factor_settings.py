@@ -17,7 +17,7 @@ INSTALLED_APPS = [
     "two_factor",
 ]
 MIDDLEWARE = middleware("django_otp.middleware.OTPMiddleware")
-TEMPLATES[0]["OPTIONS"]["context_processors"].append("bench.peers.views.layout")
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("bench.peers.layout.layout")
 ROOT_URLCONF = "bench.peers.two_factor_urls"
 
 LOGIN_URL = "two_factor:login"
