@@ -1,6 +1,11 @@
 # Quick start: `make demo` serves the example site; `make test` runs the whole suite.
 PYTHON ?= python3
 VENV ?= .venv
+# Compiled bytecode under the virtualenv, even where PYTHONDONTWRITEBYTECODE is set: otherwise
+# every pytest process, xdist worker and subprocess of the suite compiles Django, the app and the
+# tests from source again (and pytest rewrites every test module), about 10 s a process.
+export PYTHONDONTWRITEBYTECODE :=
+export PYTHONPYCACHEPREFIX := $(abspath $(VENV))/pycache
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 # django-two-factor-auth's pins conflict with ours: its tests run in a virtualenv of their own.
