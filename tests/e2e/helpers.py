@@ -30,11 +30,21 @@ AXE_RUN = """async ([tags, rules]) => {
     targets: v.nodes.slice(0, 5).map((n) => n.target.join(" ") + " :: " + n.failureSummary)
   }));
 }"""
+# A page state is its URL and a hash of its markup without the CSRF token, which differs per
+# session: the same page reached again, in this test or a later one in this process (the login
+# page in nearly every test), is neither screenshotted at 375 px nor checked again.
+PAGE_STATE = """() => { let h = 0;
+  const s = document.documentElement.outerHTML.replace(
+    /name="csrfmiddlewaretoken" value="[^"]*"/g, "");
+  for (let i = 0; i < s.length; i++) h = (h * 31 + s.charCodeAt(i)) | 0;
+  return h; }"""
+_checked: set[tuple[str, int]] = set()
 
 
 class Screenshots:
     """Numbered full-page screenshots of one test at 1280 and 375 px: ``01-login.png``,
-    ``01-login-375.png``, … Each new page state is also checked with axe-core at both widths.
+    ``01-login-375.png``, … Each new page state is also checked with axe-core at both widths
+    (a state already checked in this process gets the 1280 px screenshot only).
     """
 
     def __init__(self, page: "Page", folder: Path, axe_script: Path | None = None) -> None:
@@ -42,7 +52,6 @@ class Screenshots:
         self.folder = folder
         self.count = 0
         self.axe_script = axe_script
-        self.checked: set[tuple[str, int]] = set()
         self.violations: list[str] = []
 
     def __call__(self, step: str) -> Path:
@@ -63,9 +72,9 @@ class Screenshots:
     def check(self, label: str) -> None:
         """axe at 1280 and 375 px (once per page state), and the 375 px screenshot."""
         state = self._state()
-        if self.axe_script is None or state is None or state in self.checked:
+        if self.axe_script is None or state is None or state in _checked:
             return
-        self.checked.add(state)
+        _checked.add(state)
         viewport = self.page.viewport_size or {"width": WIDTHS[0], "height": 800}
         try:
             for width in WIDTHS:
@@ -84,11 +93,7 @@ class Screenshots:
 
     def _state(self) -> tuple[str, int] | None:
         try:
-            html_hash = self.page.evaluate(
-                "() => { let h = 0; const s = document.documentElement.outerHTML;"
-                " for (let i = 0; i < s.length; i++) h = (h * 31 + s.charCodeAt(i)) | 0;"
-                " return h; }"
-            )
+            html_hash = self.page.evaluate(PAGE_STATE)
         except Exception:  # the page is gone, or not HTML
             return None
         return self.page.url, html_hash
