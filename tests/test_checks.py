@@ -373,12 +373,14 @@ def manage_check(settings_module: str) -> str:
     return result.stdout + result.stderr
 
 
+@pytest.mark.subprocess
 def test_w006_fires_for_a_fresh_site_that_never_set_where_mail_goes():
     output = manage_check("tests.settings_fresh_mail")
     assert "mfa_app.W006" in output
     assert "EMAIL_BACKEND" in output
 
 
+@pytest.mark.subprocess
 def test_w006_is_quiet_once_the_site_sets_its_email_backend():
     assert "mfa_app.W006" not in manage_check("tests.settings")
 
@@ -402,6 +404,7 @@ def marked_as(text: str, catalog: polib.POFile) -> polib.POEntry | None:
     return None
 
 
+@pytest.mark.subprocess
 @databases_overridden
 def test_check_messages_are_extracted_for_translation(settings, extracted):
     """A representative message of each module and kind: plain, placeholders, two variants."""

@@ -122,6 +122,7 @@ print("ok")
 """
 
 
+@pytest.mark.subprocess
 def test_mfa_app_imports_and_checks_without_drf_installed():
     result = subprocess.run(
         [sys.executable, "-c", WITHOUT_DRF],

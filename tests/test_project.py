@@ -75,6 +75,7 @@ print(policy_for(member).requirement, policy_for(member).source, policy_for(outs
 """
 
 
+@pytest.mark.subprocess
 def test_the_default_tenant_model_migrates_and_drives_policies(tmp_path):
     """Without MFA_TENANT_MODEL, mfa_app's own Tenant model is created and used."""
     env = {
