@@ -14,16 +14,18 @@ TWO_FACTOR_INSTALLED := $(TWO_FACTOR_VENV)/.installed
 
 .PHONY: demo demo-reset test test-default test-custom-user test-peers test-two-factor lint format clean messages
 
+# --no-compile: pip would compile every module of every package (twilio alone has thousands),
+# more than half of the install's time; what is imported is compiled then, once (above).
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,peers]"
+	$(BIN)/python -m pip install --quiet --no-compile -e ".[dev,peers]"
 	touch $(INSTALLED)
 
 $(TWO_FACTOR_INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(TWO_FACTOR_VENV)
 	$(TWO_FACTOR_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(TWO_FACTOR_VENV)/bin/python -m pip install --quiet -e ".[peers-two-factor]"
+	$(TWO_FACTOR_VENV)/bin/python -m pip install --quiet --no-compile -e ".[peers-two-factor]"
 	touch $(TWO_FACTOR_INSTALLED)
 
 # The demo is served on localhost, never 127.0.0.1: browsers refuse WebAuthn (passkeys,
