@@ -23,6 +23,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.checks import Error, Warning, register
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.signals import request_started
 from django.db.models import QuerySet
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
@@ -251,10 +252,19 @@ def _first_wrong_answer_of_a_sign_in(event: MFAEvent) -> bool:
 # Email factors just deleted: (user pk, address, monotonic time). Removing a factor and a
 # staff reset delete the rows before their event is recorded, and the address that lost its
 # factor must hear of it too: the account's own address may be the one an attacker set.
+# A note belongs to the request that made it: a removal recorded with no event (or rolled
+# back) must not reach a later request of the same worker thread, which would tell an address
+# taken off the account about the next change. Outside requests (commands), a minute bounds it.
 _removed: ContextVar[tuple[tuple[Any, str, float], ...]] = ContextVar(
     "mfa_app_removed_addresses", default=()
 )
 REMOVED_KEPT_SECONDS = 60.0
+
+
+@receiver(request_started, dispatch_uid="mfa_app.notifications.forget_removed")
+def _forget_removed_addresses(**kwargs: Any) -> None:
+    if _removed.get():
+        _removed.set(())
 
 
 @receiver(post_delete, sender=EmailFactor, dispatch_uid="mfa_app.notifications.removed")

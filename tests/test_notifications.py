@@ -171,6 +171,17 @@ def test_a_removed_email_factor_is_told_at_its_own_address_too(
     assert [m.to for m in notices("factor_removed")] == [[totp.user.email]]
 
 
+def test_an_address_deleted_without_a_removal_is_not_told_of_the_next_one(
+    signed_in, totp, second_address, committed
+):
+    # Deleted behind the app's back (a shell, a data fix): no removal event takes the note, and
+    # the next request must not find it: that address is no longer the user's.
+    EmailFactor.objects.filter(pk=second_address.pk).delete()
+    with committed():
+        signed_in.post(remove_url(SMSFactorFactory(user=totp.user, is_primary=False)))
+    assert [m.to for m in notices("factor_removed")] == [[totp.user.email]]
+
+
 def test_signing_in_with_a_recovery_code_says_how_many_are_left(client, totp, committed):
     codes = services.recovery_codes_after_enrollment(totp.user)
     password_login(client, totp.user)
