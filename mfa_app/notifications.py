@@ -253,9 +253,9 @@ def _first_wrong_answer_of_a_sign_in(event: MFAEvent) -> bool:
 # staff reset delete the rows before their event is recorded, and the address that lost its
 # factor must hear of it too: the account's own address may be the one an attacker set.
 # A note belongs to the request that made it: one left by a deletion with no removal event
-# (from a shell, say) must not reach a later request of the same worker thread, which would
-# tell an address taken off the account about the next change. Outside requests, a minute
-# bounds it.
+# (by the site's own code, say) must not reach a later request of the same worker thread,
+# which would tell an address taken off the account about the next change. Outside requests,
+# a minute bounds it.
 _removed: ContextVar[tuple[tuple[Any, str, float], ...]] = ContextVar(
     "mfa_app_removed_addresses", default=()
 )

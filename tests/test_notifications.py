@@ -174,8 +174,8 @@ def test_a_removed_email_factor_is_told_at_its_own_address_too(
 def test_an_address_deleted_without_a_removal_is_not_told_of_the_next_one(
     signed_in, totp, second_address, committed
 ):
-    # Deleted behind the app's back (a shell, a data fix): no removal event takes the note, and
-    # the next request must not find it: that address is no longer the user's.
+    # Deleted behind the app's back (by the site's own code): no removal event takes the note,
+    # and the next request must not find it: that address is no longer the user's.
     EmailFactor.objects.filter(pk=second_address.pk).delete()
     with committed():
         signed_in.post(remove_url(SMSFactorFactory(user=totp.user, is_primary=False)))
