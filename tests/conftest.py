@@ -26,14 +26,13 @@ def sms_outbox():
 
 @pytest.fixture(autouse=True)
 def _no_removed_addresses_left():
-    """Forget the email factors an earlier test deleted without recording the removal.
-
-    The app keeps them (per context, for a minute) for the removal's email. SQLite gives a
-    rolled-back test's primary keys out again, so a later test's user could inherit them.
+    """Forget the email factors an earlier test deleted without recording the removal, as the
+    app does when a request starts: a test may record a removal without any request, and
+    SQLite gives a rolled-back test's primary keys out again, so its user could inherit them.
     """
     from mfa_app import notifications
 
-    notifications._removed.set(())
+    notifications._forget_removed_addresses()
 
 
 @pytest.fixture
